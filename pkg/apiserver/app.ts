@@ -1,0 +1,373 @@
+/**
+ * The hono app: authentication, discovery, health, version, OpenAPI, and
+ * the generic REST routes over the registry. HTTP in, Rest calls out.
+ */
+import { Hono, type Context } from 'hono';
+import type { Backend } from '../../embedded-store/types.js';
+import { groupResourceOf, type ResourceType } from '../api/registry.js';
+import { asKubeObject, type KubeObject } from '../api/object.js';
+import {
+  SelectorError,
+  fieldsOf,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  validateFieldSelector,
+} from '../api/selectors.js';
+import { ApiError, errors, successStatus } from './errors.js';
+import { parsePath, type PathTarget, type ResourceTarget } from './request.js';
+import { ObjectStore } from './storage.js';
+import { Rest, type ListQuery, type WriteOptions, type WriteResult } from './rest/rest.js';
+import { parseFieldValidation } from './rest/prepare.js';
+import { parseDeleteOptions } from './rest/delete-plan.js';
+import { patchTypeOf } from './rest/patch.js';
+import { bindPod, evictPod, finalizeNamespace, patchScale, toScale, updateScale } from './rest/subresources.js';
+import { decodeBody, mediaType, readBody } from './body.js';
+import { asList, asPartial, asPartialList, asTable, negotiate, parseIncludeObject, type Negotiated } from './output.js';
+import { openWatch } from './watch.js';
+import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { ServiceAllocations } from './service-alloc.js';
+import { openapiV3Document, openapiV3Root } from './openapi.js';
+
+export interface ApiServerOptions {
+  backend: Backend;
+  /** Decides whether a request's Authorization header is a valid credential. */
+  authenticate: (authorization: string | undefined) => boolean;
+  /** host:port clients should use, for the legacy /api document. */
+  serverAddress: string;
+  /** CA bundle served at /cacerts to joining agents. */
+  caBundle?: string;
+  serviceCidr: string;
+  nodePortRange: string;
+  bookmarkIntervalMs?: number;
+  now?: () => Date;
+  /** /readyz answers 503 until this is true (default: always ready). */
+  isReady?: () => boolean;
+}
+
+export interface ApiServer {
+  app: Hono;
+  rest: Rest;
+  store: ObjectStore;
+  services: ServiceAllocations;
+}
+
+export const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0+orch',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-25T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+const OPEN_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz', '/cacerts']);
+const DISCOVERY_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+const DISCOVERY_V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+const DEFAULT_WATCH_TIMEOUT_S = 1800;
+
+function json(body: unknown, status = 200, contentType = 'application/json'): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': contentType } });
+}
+
+function statusResponse(e: ApiError): Response {
+  return json(e.toStatus(), e.code);
+}
+
+/** Builds the API server; call `services.restore` from stored Services before serving. */
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const now = opts.now ?? (() => new Date());
+  const store = new ObjectStore(opts.backend);
+  const services = new ServiceAllocations(opts.serviceCidr, opts.nodePortRange);
+  const rest = new Rest(store, { Service: services.hooks() }, now);
+  const app = new Hono();
+
+  app.onError((err) => {
+    if (err instanceof ApiError) return statusResponse(err);
+    if (err instanceof SelectorError) return statusResponse(errors.badRequest(err.message));
+    console.error('orch apiserver: unexpected error:', err);
+    return statusResponse(errors.internal(err instanceof Error ? err.message : String(err)));
+  });
+  app.notFound(() => statusResponse(errors.pathNotFound()));
+
+  app.use('*', async (c, next) => {
+    if (!OPEN_PATHS.has(c.req.path) && !opts.authenticate(c.req.header('authorization'))) {
+      return statusResponse(errors.unauthorized());
+    }
+    await next();
+  });
+
+  app.get('/version', () => json(VERSION_INFO));
+  const isReady = opts.isReady ?? (() => true);
+  for (const path of ['/healthz', '/livez', '/readyz']) {
+    app.get(path, (c) => {
+      if (path === '/readyz' && !isReady()) return c.text('[-]bootstrap not finished\nreadyz check failed\n', 503);
+      return c.req.query('verbose') !== undefined ? c.text(`[+]ping ok\n[+]etcd ok\n${path.slice(1)} check passed\n`) : c.text('ok');
+    });
+  }
+  app.get('/cacerts', (c) => (opts.caBundle ? c.text(opts.caBundle) : statusResponse(errors.pathNotFound())));
+  app.get('/openapi/v3', () => json(openapiV3Root()));
+  app.get('/openapi/v3/*', (c) => {
+    const doc = openapiV3Document(c.req.path.slice('/openapi/v3/'.length));
+    return doc ? json(doc) : statusResponse(errors.pathNotFound());
+  });
+
+  const handle = async (c: Context): Promise<Response> => {
+    const target = parsePath(c.req.path);
+    if (!target) return statusResponse(errors.pathNotFound());
+    if (target.type === 'discovery') {
+      if (c.req.method !== 'GET') return statusResponse(errors.pathNotFound());
+      return discovery(c, target, opts.serverAddress);
+    }
+    return resourceRequest(c, target, { rest, store, now, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000 });
+  };
+  app.all('/api', handle);
+  app.all('/api/*', handle);
+  app.all('/apis', handle);
+  app.all('/apis/*', handle);
+  return { app, rest, store, services };
+}
+
+function discovery(c: Context, t: Exclude<PathTarget, ResourceTarget>, serverAddress: string): Response {
+  if (t.doc === 'api' || t.doc === 'apis') {
+    const accept = c.req.header('accept') ?? '';
+    if (accept.includes('g=apidiscovery.k8s.io')) {
+      const v2 = /g=apidiscovery\.k8s\.io;\s*v=v2(;|,|\s|$)/.test(accept.replace(/\s/g, ''));
+      const body = aggregatedDiscovery(t.doc, v2 ? 'apidiscovery.k8s.io/v2' : 'apidiscovery.k8s.io/v2beta1');
+      return json(body, 200, v2 ? DISCOVERY_V2 : DISCOVERY_V2BETA1);
+    }
+    return json(t.doc === 'api' ? apiVersions(serverAddress) : apiGroupList());
+  }
+  if (t.doc === 'group') {
+    const doc = apiGroupDocument(t.group);
+    return doc ? json(doc) : statusResponse(errors.pathNotFound());
+  }
+  if (t.doc !== 'resources') return statusResponse(errors.pathNotFound());
+  const doc = apiResourceList(t.group, t.version);
+  return doc ? json(doc) : statusResponse(errors.pathNotFound());
+}
+
+interface Deps {
+  rest: Rest;
+  store: ObjectStore;
+  now: () => Date;
+  bookmarkIntervalMs: number;
+}
+
+function writeOptions(c: Context): WriteOptions {
+  const dryRun = c.req.queries('dryRun') ?? [];
+  for (const d of dryRun) if (d !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+  const force = c.req.query('force');
+  return {
+    dryRun: dryRun.length > 0,
+    fieldValidation: parseFieldValidation(c.req.query('fieldValidation')),
+    fieldManager: c.req.query('fieldManager'),
+    force: force === 'true' || force === '1',
+  };
+}
+
+function intParam(c: Context, name: string): number | undefined {
+  const v = c.req.query(name);
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw errors.badRequest(`invalid ${name} parameter: ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function boolParam(c: Context, name: string): boolean {
+  const v = c.req.query(name);
+  return v === 'true' || v === '1';
+}
+
+/** The object filter for labelSelector/fieldSelector, undefined when none. */
+function selectorFilter(c: Context, r: ResourceType): ((o: KubeObject) => boolean) | undefined {
+  const ls = c.req.query('labelSelector');
+  const fs = c.req.query('fieldSelector');
+  const labels = ls ? parseLabelSelector(ls) : undefined;
+  const gr = groupResourceOf(r);
+  const fields = fs ? validateFieldSelector(gr, parseFieldSelector(fs)) : undefined;
+  if (!labels && !fields) return undefined;
+  return (o) => (!labels || matchesLabels(labels, o.metadata.labels)) && (!fields || matchesFields(fields, fieldsOf(gr, o)));
+}
+
+async function objectBody(c: Context): Promise<KubeObject> {
+  const media = mediaType(c.req.header('content-type'));
+  if (media !== '' && media !== 'application/json' && media !== 'application/yaml' && media !== '*/*') {
+    throw errors.unsupportedMediaType(media);
+  }
+  const parsed = await decodeBody(await readBody(c.req.raw), media);
+  const obj = asKubeObject(parsed);
+  if (!obj) throw errors.badRequest('the body of the request must be a JSON object with an object "metadata"');
+  return obj;
+}
+
+function withWarnings(res: Response, warnings: string[]): Response {
+  for (const w of warnings) res.headers.append('warning', `299 - ${JSON.stringify(w)}`);
+  return res;
+}
+
+function objectResponse(o: KubeObject, neg: Negotiated, r: ResourceType, now: Date, status = 200): Response {
+  if (neg.as === 'Table') return json(asTable(r, [o], undefined, { metaVersion: neg.metaVersion, includeObject: 'Object', now }), status);
+  if (neg.as === 'PartialObjectMetadata') return json(asPartial(o, neg.metaVersion), status);
+  return json(o, status);
+}
+
+function writeResponse(res: WriteResult, neg: Negotiated, r: ResourceType, now: Date): Response {
+  return withWarnings(objectResponse(res.object, neg, r, now, res.created ? 201 : 200), res.warnings);
+}
+
+async function resourceRequest(c: Context, t: ResourceTarget, d: Deps): Promise<Response> {
+  const { rest, now } = d;
+  const r = t.resource;
+  const neg = negotiate(c.req.header('accept'));
+  const method = c.req.method;
+  const ns = r.namespaced ? t.namespace : undefined;
+  if (r.namespaced && t.name !== undefined && ns === undefined) return statusResponse(errors.pathNotFound());
+
+  if (t.name === undefined) {
+    if (method === 'GET') {
+      const keep = selectorFilter(c, r);
+      if (boolParam(c, 'watch')) return watchResponse(c, r, ns, keep, neg, d);
+      const q: ListQuery = {
+        limit: intParam(c, 'limit'),
+        continueToken: c.req.query('continue') || undefined,
+        resourceVersion: c.req.query('resourceVersion'),
+        resourceVersionMatch: c.req.query('resourceVersionMatch'),
+        keep,
+      };
+      const out = await rest.list(r, ns, q);
+      const meta = { resourceVersion: out.resourceVersion, continue: out.continueToken, remainingItemCount: out.remainingItemCount };
+      if (neg.as === 'Table') {
+        return json(asTable(r, out.items, meta, { metaVersion: neg.metaVersion, includeObject: parseIncludeObject(c.req.query('includeObject')), now: now() }));
+      }
+      if (neg.as === 'PartialObjectMetadata') return json(asPartialList(out.items, meta, neg.metaVersion));
+      return json(asList(r, out.items, meta));
+    }
+    if (method === 'POST') {
+      if (r.namespaced && ns === undefined) return statusResponse(errors.methodNotSupported(r, 'create'));
+      const res = await rest.create(r, ns, await objectBody(c), writeOptions(c));
+      return writeResponse(res, neg, r, now());
+    }
+    if (method === 'DELETE') {
+      const body = await optionalBody(c);
+      const options = parseDeleteOptions(body, (k) => c.req.query(k));
+      const out = await rest.deleteCollection(r, ns, { keep: selectorFilter(c, r) }, options, writeOptions(c).dryRun);
+      return json(asList(r, out.items, { resourceVersion: out.resourceVersion }));
+    }
+    return statusResponse(errors.methodNotSupported(r, method));
+  }
+
+  const name = t.name;
+  const sub = t.subresource;
+  if (sub === undefined || sub === 'status') {
+    const subresource = sub === 'status' ? 'status' : undefined;
+    if (method === 'GET') {
+      if (boolParam(c, 'watch')) {
+        const byName = (o: KubeObject) => o.metadata.name === name;
+        const keep = selectorFilter(c, r);
+        return watchResponse(c, r, ns, keep ? (o) => byName(o) && keep(o) : byName, neg, d);
+      }
+      return objectResponse(await rest.get(r, ns, name), neg, r, now());
+    }
+    if (method === 'PUT') {
+      const res = await rest.update(r, ns, name, await objectBody(c), writeOptions(c), subresource);
+      return writeResponse(res, neg, r, now());
+    }
+    if (method === 'PATCH') {
+      const type = patchTypeOf(mediaType(c.req.header('content-type')));
+      const body = await decodeBody(await readBody(c.req.raw), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
+      const res = await rest.patch(r, ns, name, type, body, writeOptions(c), subresource);
+      return writeResponse(res, neg, r, now());
+    }
+    if (method === 'DELETE' && sub === undefined) {
+      const body = await optionalBody(c);
+      const options = parseDeleteOptions(body, (k) => c.req.query(k));
+      const res = await rest.delete(r, ns, name, options, writeOptions(c).dryRun);
+      if (!res.deleted || r.kind === 'Pod') return objectResponse(res.object, neg, r, now(), res.deleted ? 200 : 202);
+      return json(successStatus({ name, kind: r.plural, uid: res.object.metadata.uid, ...(r.group ? { group: r.group } : {}) }));
+    }
+    return statusResponse(errors.methodNotSupported(r, method));
+  }
+  return subresourceRequest(c, r, ns, name, sub, d);
+}
+
+async function optionalBody(c: Context): Promise<unknown> {
+  const text = await readBody(c.req.raw);
+  if (text.trim() === '') return undefined;
+  return decodeBody(text, mediaType(c.req.header('content-type')) || 'application/json');
+}
+
+async function subresourceRequest(c: Context, r: ResourceType, ns: string | undefined, name: string, sub: string, d: Deps): Promise<Response> {
+  const { rest } = d;
+  const method = c.req.method;
+  if (sub === 'scale') {
+    if (method === 'GET') return json(toScale(await rest.get(r, ns, name)));
+    if (method === 'PUT') return json(await updateScale(rest, r, ns, name, await objectBody(c), writeOptions(c)));
+    if (method === 'PATCH') {
+      const type = patchTypeOf(mediaType(c.req.header('content-type')));
+      const body = await decodeBody(await readBody(c.req.raw), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
+      return json(await patchScale(rest, r, ns, name, type, body, writeOptions(c)));
+    }
+  }
+  if (sub === 'binding' && method === 'POST') {
+    await bindPod(rest, r, ns, name, await objectBody(c), writeOptions(c).dryRun);
+    return json(successStatus(), 201);
+  }
+  if (sub === 'eviction' && method === 'POST') {
+    await evictPod(rest, r, ns, name, await objectBody(c), writeOptions(c).dryRun);
+    return json(successStatus(), 201);
+  }
+  if (sub === 'finalize' && method === 'PUT') {
+    return json(await finalizeNamespace(rest, r, name, await objectBody(c), writeOptions(c).dryRun));
+  }
+  if (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward') {
+    const pod = await rest.get(r, ns, name);
+    const spec = (pod.spec ?? {}) as { nodeName?: string };
+    if (!spec.nodeName) return statusResponse(errors.badRequest(`pod ${name} does not have a host assigned`));
+    return statusResponse(new ApiError(503, 'ServiceUnavailable', `no connection to the kubelet of node ${spec.nodeName}`));
+  }
+  return statusResponse(errors.methodNotSupported({ group: r.group, plural: `${r.plural}/${sub}` }, method));
+}
+
+async function watchResponse(
+  c: Context,
+  r: ResourceType,
+  ns: string | undefined,
+  keep: ((o: KubeObject) => boolean) | undefined,
+  neg: Negotiated,
+  d: Deps,
+): Promise<Response> {
+  const timeoutSeconds = intParam(c, 'timeoutSeconds');
+  const includeObject = parseIncludeObject(c.req.query('includeObject'));
+  let first = true;
+  const encode = (o: KubeObject): unknown => {
+    if (neg.as === 'Table') {
+      const table = asTable(r, [o], undefined, { metaVersion: neg.metaVersion, includeObject, now: d.now(), withColumns: first });
+      first = false;
+      return table;
+    }
+    if (neg.as === 'PartialObjectMetadata') return asPartial(o, neg.metaVersion);
+    return o;
+  };
+  const sendInitial = c.req.query('sendInitialEvents');
+  const stream = await openWatch({
+    store: d.store,
+    resource: r,
+    namespace: ns,
+    resourceVersion: c.req.query('resourceVersion'),
+    sendInitialEvents: sendInitial === undefined ? undefined : sendInitial === 'true',
+    keep: keep ?? (() => true),
+    encode,
+    bookmarks: boolParam(c, 'allowWatchBookmarks'),
+    bookmarkIntervalMs: d.bookmarkIntervalMs,
+    timeoutMs: (timeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_S) * 1000,
+  });
+  return new Response(stream, {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' },
+  });
+}
+

@@ -1,0 +1,146 @@
+/**
+ * `orch server`: prepares the data dir, certificates, tokens and store,
+ * creates the objects a cluster starts with, and serves the API over HTTPS.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { getRequestListener } from '@hono/node-server';
+import { openBackend } from '../../embedded-store/index.js';
+import type { Backend } from '../../embedded-store/types.js';
+import { createApiServer, type ApiServer } from '../apiserver/app.js';
+import { prepareDataDir, type ServerPaths } from './datadir.js';
+import { ensureServerTls } from './tls.js';
+import { ensureServerToken, loadCredentials, checkBearer } from './token.js';
+import { defaultKubeconfigPath, writeKubeconfig } from './kubeconfig.js';
+import { bootstrapObjects } from './bootstrap.js';
+
+export interface ServerConfig {
+  dataDir: string;
+  httpsListenPort: number;
+  bindAddress: string;
+  writeKubeconfig?: string;
+  writeKubeconfigMode?: string;
+  token?: string;
+  clusterCidr: string;
+  serviceCidr: string;
+  serviceNodePortRange: string;
+  tlsSans: string[];
+  advertiseAddress?: string;
+  isRoot: boolean;
+  /** 'memory' keeps nothing across restarts: for tests only. */
+  storeBackend?: 'sqlite' | 'memory';
+  log?: (msg: string) => void;
+}
+
+export interface RunningServer {
+  api: ApiServer;
+  backend: Backend;
+  paths: ServerPaths;
+  /** The port actually bound (differs from the config when it asked for 0). */
+  port: number;
+  url: string;
+  kubeconfigPath: string;
+  token: string;
+  adminToken: string;
+  caPem: string;
+  close(): Promise<void>;
+}
+
+/** A typed start-up failure with a message meant for the operator. */
+export class ServerStartError extends Error {}
+
+/** The first non-internal IPv4 address of this host, else loopback. */
+export function defaultAdvertiseAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  }
+  return '127.0.0.1';
+}
+
+function listen(server: HttpsServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new ServerStartError(`port ${port} on ${host} is already in use (is another orch or Kubernetes API server running?)`));
+      else if (e.code === 'EACCES') reject(new ServerStartError(`no permission to listen on ${host}:${port}`));
+      else if (e.code === 'EADDRNOTAVAIL') reject(new ServerStartError(`cannot bind ${host}:${port}: the address is not on this host`));
+      else reject(e);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts the control plane; resolves once it serves /readyz. */
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  const log = cfg.log ?? (() => {});
+  const paths = await prepareDataDir(cfg.dataDir);
+  const advertise = cfg.advertiseAddress ?? defaultAdvertiseAddress();
+  const tlsSans = cfg.advertiseAddress ? [...cfg.tlsSans, cfg.advertiseAddress] : cfg.tlsSans;
+  const [tls, creds, backend] = await Promise.all([
+    ensureServerTls({ dataDir: cfg.dataDir, serviceCidr: cfg.serviceCidr, tlsSans }),
+    loadCredentials(cfg.dataDir),
+    openBackend(cfg.storeBackend ?? 'sqlite', paths.dbPath),
+  ]);
+  let httpsServer: HttpsServer | undefined;
+  let ready = false;
+  try {
+    const { token } = await ensureServerToken({ dataDir: cfg.dataDir, caPem: tls.caCertPem, token: cfg.token });
+    const api = createApiServer({
+      backend,
+      isReady: () => ready,
+      authenticate: (h) => checkBearer(h, creds.adminToken),
+      serverAddress: `${advertise}:${cfg.httpsListenPort}`,
+      caBundle: tls.caCertPem,
+      serviceCidr: cfg.serviceCidr,
+      nodePortRange: cfg.serviceNodePortRange,
+    });
+    const sockets = new Set<Socket>();
+    httpsServer = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, getRequestListener(api.app.fetch));
+    httpsServer.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    const port = await listen(httpsServer, cfg.httpsListenPort, cfg.bindAddress);
+    // The port is known only now (it may have been 0): the kubernetes Endpoints need it.
+    await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr });
+    ready = true;
+    const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const kubeconfigPath = cfg.writeKubeconfig ?? defaultKubeconfigPath({ isRoot: cfg.isRoot, dataDir: cfg.dataDir });
+    await writeKubeconfig({ path: kubeconfigPath, mode: cfg.writeKubeconfigMode, server: url, caPem: tls.caCertPem, token: creds.adminToken });
+    log(`orch server listening on ${url}; kubeconfig written to ${kubeconfigPath}`);
+
+    const server = httpsServer;
+    let closing: Promise<void> | undefined;
+    return {
+      api,
+      backend,
+      paths,
+      port,
+      url,
+      kubeconfigPath,
+      token,
+      adminToken: creds.adminToken,
+      caPem: tls.caCertPem,
+      close() {
+        closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // Watches are long-lived: end them so close() does not wait 30 minutes.
+            for (const s of sockets) s.destroy();
+          });
+          await backend.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    httpsServer?.close();
+    await backend.close();
+    throw e;
+  }
+}
