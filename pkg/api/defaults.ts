@@ -143,6 +143,12 @@ const DEFAULTERS: Record<string, (o: KubeObject) => void> = {
   },
   Secret(o) {
     setDefault(o, 'type', 'Opaque');
+    // stringData is write-only: it lands in data, base64-encoded, and wins over data.
+    if (isPlainObject(o.stringData)) {
+      const data = obj(o, 'data');
+      for (const [k, v] of Object.entries(o.stringData)) if (typeof v === 'string') data[k] = Buffer.from(v, 'utf8').toString('base64');
+      delete o.stringData;
+    }
   },
   Namespace(o) {
     const spec = obj(o, 'spec');

@@ -22,11 +22,16 @@ function nonNegative(o: Obj, field: string, path: FieldPath): FieldCause[] {
  */
 function selectorAndTemplate(s: Obj, kindWord: string): FieldCause[] {
   const out: FieldCause[] = [];
+  // Like LabelSelectorAsSelector failing: an invalid selector matches nothing, so no template check.
+  let usable = false;
   if (s.selector === undefined || s.selector === null) {
     out.push(required(spec.child('selector')));
   } else {
-    out.push(...validateLabelSelector(s.selector, spec.child('selector')));
+    const selectorErrors = validateLabelSelector(s.selector, spec.child('selector'));
+    out.push(...selectorErrors);
     if (selectorIsEmpty(s.selector)) out.push(invalid(spec.child('selector'), s.selector, `empty selector is invalid for ${kindWord}`));
+    else if (selectorErrors.length > 0) out.push(invalid(spec.child('selector'), s.selector, 'invalid label selector'));
+    else usable = true;
   }
   const template = asObj(s.template);
   if (!template) {
@@ -34,7 +39,7 @@ function selectorAndTemplate(s: Obj, kindWord: string): FieldCause[] {
     return out;
   }
   const labels = dig(template, 'metadata', 'labels');
-  if (s.selector && !selectorIsEmpty(s.selector) && !selectorMatches(s.selector, labels)) {
+  if (usable && !selectorMatches(s.selector, labels)) {
     out.push(invalid(spec.child('template', 'metadata', 'labels'), labels ?? {}, '`selector` does not match template `labels`'));
   }
   out.push(...validatePodTemplate(template, spec.child('template')));

@@ -54,7 +54,7 @@ export class FieldPath {
 /** Go's %#v of a map[string]string, which is how Kubernetes prints label maps. */
 function goStringMap(v: Record<string, unknown>): string | undefined {
   const entries = Object.entries(v);
-  if (!entries.every(([, x]) => typeof x === 'string')) return undefined;
+  if (entries.length === 0 || !entries.every(([, x]) => typeof x === 'string')) return undefined;
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `map[string]string{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`;
 }

@@ -135,7 +135,7 @@ export function recordUpdate(old: JsonObject | undefined, updated: JsonObject, m
   const meta = opts.meta ?? patchMetaFor(apiVersion, stringField(updated, 'kind') ?? '') ?? UNKNOWN_PATCH_META;
   const sent = managedFieldsValue(updated);
   const stored = old === undefined ? undefined : managedFieldsValue(old);
-  const newObj = withoutManagedFields(updated);
+  const newObj = cloneJson(withoutManagedFields(updated));
   if (sent !== undefined && !jsonEqual(sent, stored)) {
     return withManagedFields(newObj, parseManagedFields(sent));
   }
@@ -144,9 +144,13 @@ export function recordUpdate(old: JsonObject | undefined, updated: JsonObject, m
   const newSet = fieldSetOf(newObj, meta, true);
   const oldSet = oldObj === undefined ? new FieldSet() : fieldSetOf(oldObj, meta, true);
   const removed = oldSet.difference(newSet);
+  // Added paths, and leaves (in both versions) whose value changed; a map
+  // that lost its last key is not itself "modified", as in structured-merge-diff.
   const changed = FieldSet.of(
     [...newSet].filter(
-      (p) => !oldSet.has(p) || (oldObj !== undefined && !newSet.hasDescendant(p) && !jsonEqual(valueAt(oldObj, p), valueAt(newObj, p))),
+      (p) =>
+        !oldSet.has(p) ||
+        (oldObj !== undefined && !newSet.hasDescendant(p) && !oldSet.hasDescendant(p) && !jsonEqual(valueAt(oldObj, p), valueAt(newObj, p))),
     ),
   );
 
@@ -303,12 +307,13 @@ function managedFieldsValue(obj: JsonObject): JsonValue | undefined {
   return isJsonObject(md) ? getMember(md, 'managedFields') : undefined;
 }
 
-/** A deep copy without metadata.managedFields. */
+/** A shallow view without metadata.managedFields: shares everything else with `obj`, so never mutate below its top level. */
 function withoutManagedFields(obj: JsonObject): JsonObject {
-  const out = cloneJson(obj);
-  const md = getMember(out, 'metadata');
-  if (isJsonObject(md)) delete md.managedFields;
-  return out;
+  const md = getMember(obj, 'metadata');
+  if (!isJsonObject(md) || !Object.hasOwn(md, 'managedFields')) return { ...obj };
+  const metadata: JsonObject = {};
+  for (const [k, v] of Object.entries(md)) if (k !== 'managedFields') setMember(metadata, k, v);
+  return { ...obj, metadata };
 }
 
 /** Sets metadata.managedFields (removed when there are no entries). */
@@ -325,7 +330,7 @@ function entryJson(e: ManagedFieldsEntry): JsonObject {
   const out: JsonObject = { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion };
   if (e.time !== undefined) out.time = e.time;
   out.fieldsType = e.fieldsType;
-  out.fieldsV1 = e.fieldsV1;
+  out.fieldsV1 = cloneJson(e.fieldsV1);
   if (e.subresource !== undefined) out.subresource = e.subresource;
   return out;
 }

@@ -23,9 +23,21 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
+/** Set key of a path: elements escaped and joined by newlines, so a prefix's key is a prefix of the string. */
+function pathKey(path: FieldPath): string {
+  let key = '';
+  for (const el of path) key += escapeElement(el) + '\n';
+  return key;
+}
+
+function escapeElement(el: string): string {
+  return el.includes('\\') || el.includes('\n') ? el.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : el;
+}
+
 /** A set of field paths. */
 export class FieldSet {
   private readonly paths = new Map<string, FieldPath>();
+  private prefixCache: Set<string> | undefined;
 
   static of(paths: Iterable<FieldPath>): FieldSet {
     const s = new FieldSet();
@@ -58,15 +70,17 @@ export class FieldSet {
   }
 
   insert(path: FieldPath): void {
-    this.paths.set(JSON.stringify(path), [...path]);
+    this.prefixCache = undefined;
+    this.paths.set(pathKey(path), [...path]);
   }
 
   has(path: FieldPath): boolean {
-    return this.paths.has(JSON.stringify(path));
+    return this.paths.has(pathKey(path));
   }
 
   delete(path: FieldPath): void {
-    this.paths.delete(JSON.stringify(path));
+    this.prefixCache = undefined;
+    this.paths.delete(pathKey(path));
   }
 
   [Symbol.iterator](): IterableIterator<FieldPath> {
@@ -91,8 +105,15 @@ export class FieldSet {
 
   /** True when some member lies strictly below `path`. */
   hasDescendant(path: FieldPath): boolean {
-    for (const p of this) if (p.length > path.length && path.every((e, i) => p[i] === e)) return true;
-    return false;
+    if (this.prefixCache === undefined) {
+      // Built once per set state: every strict prefix of every member.
+      this.prefixCache = new Set();
+      for (const key of this.paths.keys()) {
+        for (let i = key.indexOf('\n'); i >= 0 && i < key.length - 1; i = key.indexOf('\n', i + 1)) this.prefixCache.add(key.slice(0, i + 1));
+        this.prefixCache.add('');
+      }
+    }
+    return this.prefixCache.has(pathKey(path));
   }
 
   /** Members with no member below them. */
@@ -252,7 +273,12 @@ function step(node: JsonValue, el: string): { value: JsonValue; remove: () => vo
   if (el.startsWith('k:')) {
     const key = parseElementJson(el);
     if (!isJsonObject(key)) return undefined;
-    at = node.findIndex((item) => keyElement(item, Object.keys(key)) === el);
+    const fields = Object.entries(key);
+    at = node.findIndex(
+      (item) =>
+        isJsonObject(item) &&
+        fields.every(([k, v]) => jsonEqual(getMember(item, k) ?? (Object.hasOwn(KEY_DEFAULTS, k) ? KEY_DEFAULTS[k] : undefined), v)),
+    );
   } else if (el.startsWith('v:')) {
     const want = parseElementJson(el);
     at = node.findIndex((item) => jsonEqual(item, want));
