@@ -20,6 +20,8 @@ function must<T>(v: T | undefined, what: string): T {
 
 async function createIfMissing(api: ApiServer, plural: string, namespace: string | undefined, obj: KubeObject): Promise<void> {
   const r = must(findResource('', 'v1', plural), plural);
+  // Look first: creating an existing Service would trip over its own address before AlreadyExists.
+  if (await api.store.get(r, namespace, obj.metadata.name ?? '')) return;
   try {
     await api.rest.create(r, namespace, obj, SYSTEM_WRITE);
   } catch (e) {

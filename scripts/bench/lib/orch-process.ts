@@ -1,0 +1,158 @@
+/**
+ * Shared bits of the control-plane benchmarks: spawning the built
+ * `node dist/cmd/orch.js server` (plain node, no npx, no tsx), an undici
+ * client that trusts the data dir's CA, and small statistics helpers.
+ * `npm run build` must have run: the benchmarks time the shipped JavaScript.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+
+export const ORCH_BIN = resolve(import.meta.dirname, '../../../dist/cmd/orch.js');
+
+/** Fails early, with the fix, when the build output is missing. */
+export function requireBuild(): void {
+  if (!existsSync(ORCH_BIN)) {
+    process.stderr.write(`${ORCH_BIN} is missing: run \`npm run build\` first\n`);
+    process.exit(1);
+  }
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  port: number;
+  dataDir: string;
+  exited: Promise<number | null>;
+  output(): string;
+  /** SIGTERM, then wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Spawns `node dist/cmd/orch.js server --disable-agent` on `port`, without waiting for it. */
+export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = []): Spawned {
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      ORCH_BIN,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--https-listen-port',
+      String(port),
+      '--bind-address',
+      '127.0.0.1',
+      '--disable-agent',
+      '--write-kubeconfig',
+      join(dataDir, 'kc.yaml'),
+    ],
+    // NODE_OPTIONS from the bench's own `--import=tsx` must not leak into the server.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return {
+    child,
+    port,
+    dataDir,
+    exited,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** An undici dispatcher that trusts the server CA of a data dir. */
+export function trustingAgent(dataDir: string, connections = 8): Agent {
+  const ca = readFileSync(join(dataDir, 'server/tls/server-ca.crt'), 'utf8');
+  return new Agent({ connect: { ca }, connections, pipelining: 1, keepAliveTimeout: 60_000 });
+}
+
+/** The admin bearer token of a data dir. */
+export function adminToken(dataDir: string): string {
+  return readFileSync(join(dataDir, 'server/cred/admin.token'), 'utf8').trim();
+}
+
+/** Polls /readyz until 200; resolves to true, or false when the server exits first or `timeoutMs` passes. */
+export async function waitReady(s: Spawned, intervalMs = 2, timeoutMs = 20_000): Promise<boolean> {
+  let dead = false;
+  void s.exited.then(() => (dead = true));
+  // The CA does not exist before the first start has generated it, so trust is
+  // established lazily; until the file is there, nothing is listening anyway.
+  let agent: Agent | undefined;
+  const deadline = performance.now() + timeoutMs;
+  try {
+    while (!dead && performance.now() < deadline) {
+      if (!agent && existsSync(join(s.dataDir, 'server/tls/server-ca.crt'))) {
+        agent = trustingAgent(s.dataDir, 1);
+      }
+      if (agent) {
+        try {
+          const r = await request(`https://127.0.0.1:${s.port}/readyz`, { dispatcher: agent, headersTimeout: 5_000 });
+          await r.body.dump();
+          if (r.statusCode === 200) return true;
+        } catch (e) {
+          // ECONNREFUSED until the socket listens; anything else (a CA read
+          // half-written) means: build the trust again on the next tick.
+          if (!(e instanceof Error && 'code' in e && e.code === 'ECONNREFUSED')) {
+            await agent.close();
+            agent = undefined;
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    return false;
+  } finally {
+    await agent?.close();
+  }
+}
+
+/** Starts a server and waits until /readyz answers 200; throws with its output otherwise. */
+export async function startReadyServer(dataDir: string): Promise<Spawned> {
+  const s = spawnServer(dataDir, await freePort());
+  if (!(await waitReady(s, 20))) {
+    await s.stop();
+    throw new Error(`orch server did not become ready:\n${s.output()}`);
+  }
+  return s;
+}
+
+/** The value at quantile q (0..1) of an ascending array, nearest-rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Milliseconds with one decimal. */
+export function ms(v: number): string {
+  return `${v.toFixed(1)} ms`;
+}
+
+/** RSS of a live process from /proc/<pid>/status, in MiB. */
+export function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
