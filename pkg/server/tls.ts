@@ -182,43 +182,12 @@ export function sansCovered(have: SanSet, want: SanSet): boolean {
 
 // ---------- lazy @peculiar/x509 ----------
 
-// tsyringe (a dependency of @peculiar/x509) refuses to load without the
-// reflect-metadata API. It only stores and reads constructor parameter types,
-// so a WeakMap-backed subset is enough; installed only if nothing else did.
-function installReflectMetadataShim(): void {
-  if ('getMetadata' in Reflect) return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const own = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-  const define = (key: unknown, value: unknown, target: object): void => {
-    let m = store.get(target);
-    if (!m) store.set(target, (m = new Map()));
-    m.set(key, value);
-  };
-  const get = (key: unknown, target: object): unknown => {
-    for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o)) {
-      const m = store.get(o);
-      if (m?.has(key)) return m.get(key);
-    }
-    return undefined;
-  };
-  const fns: Record<string, unknown> = {
-    getOwnMetadata: own,
-    getMetadata: get,
-    defineMetadata: define,
-    hasOwnMetadata: (key: unknown, target: object): boolean => store.get(target)?.has(key) ?? false,
-    hasMetadata: (key: unknown, target: object): boolean => get(key, target) !== undefined,
-  };
-  for (const [name, value] of Object.entries(fns)) {
-    Object.defineProperty(Reflect, name, { value, configurable: true, writable: true });
-  }
-}
-
 let x509Promise: Promise<X509Module> | undefined;
 
 function loadX509(): Promise<X509Module> {
   if (!x509Promise) {
-    installReflectMetadataShim();
-    x509Promise = import('@peculiar/x509');
+    // @peculiar/x509's dependency injection (tsyringe) needs the reflect-metadata polyfill loaded first.
+    x509Promise = import('reflect-metadata').then(() => import('@peculiar/x509'));
   }
   return x509Promise;
 }
