@@ -15,8 +15,13 @@ export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
 }
 
 /** Deep copy of a JSON value; patches work on copies so inputs never change. */
-export function cloneJson<T extends JsonValue>(v: T): T {
-  return structuredClone(v);
+export function cloneJson<T extends JsonValue>(v: T): T;
+export function cloneJson(v: JsonValue): JsonValue {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => cloneJson(x));
+  const out: JsonObject = {};
+  for (const k of Object.keys(v)) setMember(out, k, cloneJson(v[k]));
+  return out;
 }
 
 /** Structural equality of two JSON values (object key order ignored). */

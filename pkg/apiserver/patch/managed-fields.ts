@@ -23,21 +23,21 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-/** Set key of a path: elements escaped and joined by newlines, so a prefix's key is a prefix of the string. */
-function pathKey(path: FieldPath): string {
-  let key = '';
-  for (const el of path) key += escapeElement(el) + '\n';
-  return key;
+interface Node {
+  member: boolean;
+  children: Map<string, Node>;
 }
 
-function escapeElement(el: string): string {
-  return el.includes('\\') || el.includes('\n') ? el.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : el;
-}
+const newNode = (): Node => ({ member: false, children: new Map() });
 
-/** A set of field paths. */
+/**
+ * A set of field paths, kept as a tree (like FieldsV1 itself). Invariant:
+ * a node that is not a member has children, so "has members below" is
+ * "has children".
+ */
 export class FieldSet {
-  private readonly paths = new Map<string, FieldPath>();
-  private prefixCache: Set<string> | undefined;
+  private readonly root: Node = newNode();
+  private count = 0;
 
   static of(paths: Iterable<FieldPath>): FieldSet {
     const s = new FieldSet();
@@ -48,43 +48,85 @@ export class FieldSet {
   /** Parses a FieldsV1 object (PatchError 400 when it is not one). */
   static fromFieldsV1(fields: JsonValue): FieldSet {
     const s = new FieldSet();
-    const walk = (node: JsonValue, prefix: string[]): void => {
-      if (!isJsonObject(node)) throw new PatchError(`invalid fieldsV1 at ${prefix.join('')}: not an object`, 400);
-      const keys = Object.keys(node);
-      if (keys.length === 0 && prefix.length > 0) s.insert(prefix);
-      for (const k of keys) {
-        if (k === '.') {
-          if (prefix.length > 0) s.insert(prefix);
-          continue;
-        }
-        if (!/^[fkvi]:/.test(k)) throw new PatchError(`invalid fieldsV1 key ${JSON.stringify(k)}`, 400);
-        walk(node[k], [...prefix, k]);
+    const walk = (json: JsonValue, node: Node, at: string): void => {
+      if (!isJsonObject(json)) throw new PatchError(`invalid fieldsV1 at ${at}: not an object`, 400);
+      const keys = Object.keys(json);
+      if (node !== s.root && (keys.length === 0 || Object.hasOwn(json, '.'))) {
+        node.member = true;
+        s.count++;
       }
+      for (const k of keys) {
+        if (k === '.') continue;
+        if (!/^[fkvi]:/.test(k)) throw new PatchError(`invalid fieldsV1 key ${JSON.stringify(k)} at ${at}`, 400);
+        const child = newNode();
+        node.children.set(k, child);
+        walk(json[k], child, `${at}/${k}`);
+      }
+      // `{"f:x": {"f:y": {}}}` style entries without any member leaves would break the invariant.
+      for (const [k, child] of node.children) if (!child.member && child.children.size === 0) node.children.delete(k);
     };
-    walk(fields, []);
+    walk(fields, s.root, '');
     return s;
   }
 
   get size(): number {
-    return this.paths.size;
+    return this.count;
   }
 
   insert(path: FieldPath): void {
-    this.prefixCache = undefined;
-    this.paths.set(pathKey(path), [...path]);
+    let node = this.root;
+    for (const el of path) {
+      let next = node.children.get(el);
+      if (next === undefined) {
+        next = newNode();
+        node.children.set(el, next);
+      }
+      node = next;
+    }
+    if (!node.member && node !== this.root) {
+      node.member = true;
+      this.count++;
+    }
+  }
+
+  private find(path: FieldPath): Node | undefined {
+    let node: Node | undefined = this.root;
+    for (const el of path) {
+      node = node.children.get(el);
+      if (node === undefined) return undefined;
+    }
+    return node;
   }
 
   has(path: FieldPath): boolean {
-    return this.paths.has(pathKey(path));
+    return path.length > 0 && this.find(path)?.member === true;
   }
 
   delete(path: FieldPath): void {
-    this.prefixCache = undefined;
-    this.paths.delete(pathKey(path));
+    const trail: Node[] = [this.root];
+    for (const el of path) {
+      const next = trail[trail.length - 1].children.get(el);
+      if (next === undefined) return;
+      trail.push(next);
+    }
+    const node = trail[trail.length - 1];
+    if (!node.member || node === this.root) return;
+    node.member = false;
+    this.count--;
+    // Restore the invariant: drop ancestors left with neither membership nor children.
+    for (let i = path.length; i > 0; i--) {
+      const n = trail[i];
+      if (n.member || n.children.size > 0) break;
+      trail[i - 1].children.delete(path[i - 1]);
+    }
   }
 
-  [Symbol.iterator](): IterableIterator<FieldPath> {
-    return this.paths.values();
+  *[Symbol.iterator](): IterableIterator<FieldPath> {
+    const stack: { node: Node; path: string[] }[] = [{ node: this.root, path: [] }];
+    for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+      if (item.node.member) yield item.path;
+      for (const [el, child] of item.node.children) stack.push({ node: child, path: [...item.path, el] });
+    }
   }
 
   union(other: FieldSet): FieldSet {
@@ -105,15 +147,8 @@ export class FieldSet {
 
   /** True when some member lies strictly below `path`. */
   hasDescendant(path: FieldPath): boolean {
-    if (this.prefixCache === undefined) {
-      // Built once per set state: every strict prefix of every member.
-      this.prefixCache = new Set();
-      for (const key of this.paths.keys()) {
-        for (let i = key.indexOf('\n'); i >= 0 && i < key.length - 1; i = key.indexOf('\n', i + 1)) this.prefixCache.add(key.slice(0, i + 1));
-        this.prefixCache.add('');
-      }
-    }
-    return this.prefixCache.has(pathKey(path));
+    const node = this.find(path);
+    return node !== undefined && node.children.size > 0;
   }
 
   /** Members with no member below them. */
@@ -123,32 +158,17 @@ export class FieldSet {
 
   /** The FieldsV1 object, keys sorted as Kubernetes writes them (`.` first). */
   toFieldsV1(): JsonObject {
-    const root: JsonObject = {};
-    for (const p of this) {
-      let node = root;
-      for (const el of p) {
-        let next = getMember(node, el);
-        if (!isJsonObject(next)) {
-          next = {};
-          setMember(node, el, next);
-        }
-        node = next;
-      }
-      node['.'] = {};
-    }
-    // A member without children is written as `{}`, not `{".": {}}`.
-    const finish = (node: JsonObject): JsonObject => {
-      const keys = Object.keys(node).filter((k) => k !== '.').sort();
-      if (keys.length === 0) return {};
+    const write = (node: Node): JsonObject => {
       const out: JsonObject = {};
-      if (Object.hasOwn(node, '.')) out['.'] = {};
-      for (const k of keys) {
-        const child = node[k];
-        setMember(out, k, isJsonObject(child) ? finish(child) : {});
+      if (node.children.size === 0) return out;
+      if (node.member) out['.'] = {};
+      for (const k of [...node.children.keys()].sort()) {
+        const child = node.children.get(k);
+        if (child) setMember(out, k, write(child));
       }
       return out;
     };
-    return finish(root);
+    return write(this.root);
   }
 }
 
@@ -289,12 +309,20 @@ function step(node: JsonValue, el: string): { value: JsonValue; remove: () => vo
   return { value: node[at], remove: () => node.splice(at, 1) };
 }
 
+const parsedElements = new Map<string, JsonValue | undefined>();
+
+/** The JSON of a `k:`/`v:` element; memoised, since the same keys are looked up on every write. */
 function parseElementJson(el: string): JsonValue | undefined {
+  if (parsedElements.has(el)) return parsedElements.get(el);
+  let v: JsonValue | undefined;
   try {
-    return asJsonValue(JSON.parse(el.slice(2)));
+    v = asJsonValue(JSON.parse(el.slice(2)));
   } catch {
-    return undefined;
+    v = undefined;
   }
+  if (parsedElements.size >= 10_000) parsedElements.clear();
+  parsedElements.set(el, v);
+  return v;
 }
 
 /** Removes the value at a path from `obj` (mutated); no-op when absent. */

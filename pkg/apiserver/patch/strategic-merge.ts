@@ -72,7 +72,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, meta: PatchMeta): Jso
     const origV = getMember(original, key);
     let merged: JsonValue | undefined;
     if (origV === undefined) {
-      merged = newValue(patchV, info, child);
+      merged = newValue(patchV, info, child, key);
     } else if (isJsonObject(origV) && isJsonObject(patchV)) {
       merged = info.strategy === 'replace' ? cleanObject(patchV) : mergeMap(origV, patchV, child);
     } else if (Array.isArray(origV) && Array.isArray(patchV)) {
@@ -96,12 +96,12 @@ function mergeMap(original: JsonObject, patch: JsonObject, meta: PatchMeta): Jso
 }
 
 /** Value for a field absent from the original: the patch with its directives resolved. */
-function newValue(patchV: JsonValue, info: FieldPatchInfo, child: PatchMeta): JsonValue | undefined {
+function newValue(patchV: JsonValue, info: FieldPatchInfo, child: PatchMeta, field: string): JsonValue | undefined {
   if (isJsonObject(patchV)) {
     if (getMember(patchV, DIRECTIVE) === 'delete') return undefined;
     return mergeMap({}, patchV, child);
   }
-  if (Array.isArray(patchV)) return mergesList(info) ? mergeSlice([], patchV, child, info.mergeKey, '') : cleanValue(patchV);
+  if (Array.isArray(patchV)) return mergesList(info) ? mergeSlice([], patchV, child, info.mergeKey, field) : cleanValue(patchV);
   return patchV;
 }
 

@@ -32,12 +32,14 @@ export interface PatchContext {
   manager?: string;
   force?: boolean;
   now: Date;
+  subresource?: 'status';
 }
 
 interface Kind {
   group: string;
   version: string;
   kind: string;
+  statusSubresource?: boolean;
 }
 
 function apiVersion(k: Kind): string {
@@ -67,6 +69,8 @@ export function applyPatch(k: Kind, type: PatchType, current: KubeObject | undef
         force: ctx.force ?? false,
         apiVersion: apiVersion(k),
         now: ctx.now,
+        // An apply to the main resource does not own status where status is a subresource.
+        resetFields: k.statusSubresource && ctx.subresource !== 'status' ? ['status'] : undefined,
       });
     } else {
       if (!current) throw errors.internal('patch without a current object');

@@ -3,8 +3,9 @@
  * create, update, patch, delete, deletecollection. HTTP concerns (query
  * parsing, content negotiation) stay in app.ts; this is the semantics.
  */
-import { findResource, type ResourceType } from '../../api/registry.js';
-import { cloneJson, type KubeObject } from '../../api/object.js';
+import { apiVersionOf, findResource, type ResourceType } from '../../api/registry.js';
+import { asJsonObject, asKubeObject, cloneJson, type KubeObject } from '../../api/object.js';
+import { recordUpdate } from '../patch/apply.js';
 import { ConflictError, KeyExistsError, KeyNotFoundError, CompactedError, FutureRevisionError } from '../../../embedded-store/errors.js';
 import { ApiError, errors } from '../errors.js';
 import type { ObjectStore } from '../storage.js';
@@ -163,7 +164,8 @@ export class Rest {
     }
     await this.checkNamespace(r, obj.metadata.namespace, name);
     validateOrThrow(r, obj, 'create');
-    return { object: await this.storeNew(r, obj, opts.dryRun), created: true, warnings };
+    const tracked = this.trackManager(r, undefined, obj, opts.fieldManager);
+    return { object: await this.storeNew(r, tracked, opts.dryRun), created: true, warnings };
   }
 
   private async storeNew(r: ResourceType, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
@@ -211,8 +213,23 @@ export class Rest {
     const expected = body.metadata.resourceVersion ? parseRevision(body.metadata.resourceVersion) : Number(old.metadata.resourceVersion);
     if (expected !== Number(old.metadata.resourceVersion)) throw errors.conflict(r, name);
     const next = cloneJson(body);
-    const object = await this.replace(r, next, old, expected, opts.dryRun, subresource);
+    const object = await this.replace(r, next, old, expected, opts, subresource);
     return { object, created: false, warnings };
+  }
+
+  /**
+   * Records the write in metadata.managedFields as an 'Update' by `manager`
+   * (an apply already carries its own entries, which this keeps).
+   */
+  private trackManager(r: ResourceType, old: KubeObject | undefined, next: KubeObject, manager: string | undefined, subresource?: 'status'): KubeObject {
+    const recorded = recordUpdate(old && asJsonObject(old), asJsonObject(next), manager || 'unknown', this.now(), {
+      apiVersion: apiVersionOf(r),
+      subresource,
+    });
+    const obj = asKubeObject(recorded);
+    if (!obj) throw errors.internal('managed fields lost the object');
+    if (next.metadata.resourceVersion !== undefined) obj.metadata.resourceVersion = next.metadata.resourceVersion;
+    return obj;
   }
 
   /**
@@ -225,13 +242,15 @@ export class Rest {
     next: KubeObject,
     old: KubeObject,
     expected: number,
-    dryRun: boolean,
+    opts: WriteOptions,
     subresource?: 'status',
   ): Promise<KubeObject> {
     const name = old.metadata.name ?? '';
+    const dryRun = opts.dryRun;
     prepareForUpdate(r, next, old, subresource);
     this.hooks[r.kind]?.prepareUpdate?.(next, old);
     validateOrThrow(r, next, 'update', old);
+    next = this.trackManager(r, old, next, opts.fieldManager, subresource);
     if (next.metadata.deletionTimestamp && !finalizersPending(r, next) && !this.gracePending(r, next)) {
       if (dryRun) return next;
       try {
@@ -276,14 +295,14 @@ export class Rest {
       const old = await this.store.get(r, namespace, name);
       if (!old) {
         if (type !== 'apply') throw errors.notFound(r, name);
-        const applied = applyPatch(r, type, undefined, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now() });
+        const applied = applyPatch(r, type, undefined, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now(), subresource });
         if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
           throw errors.badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
         }
         applied.metadata.name = name;
         return this.create(r, namespace, applied, opts);
       }
-      const patched = applyPatch(r, type, old, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now() });
+      const patched = applyPatch(r, type, old, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now(), subresource });
       const warnings = checkTypeAndFields(r, patched, opts.fieldValidation);
       if (patched.metadata.name !== name) throw errors.badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
       const current = Number(old.metadata.resourceVersion);
@@ -291,7 +310,7 @@ export class Rest {
       const precondition = patched.metadata.resourceVersion;
       if (precondition && precondition !== old.metadata.resourceVersion) throw errors.conflict(r, name);
       try {
-        const object = await this.replace(r, patched, old, current, opts.dryRun, subresource);
+        const object = await this.replace(r, patched, old, current, opts, subresource);
         return { object, created: false, warnings };
       } catch (e) {
         const retryable = e instanceof ApiError && e.reason === 'Conflict' && !precondition && attempt < MAX_PATCH_RETRIES;
