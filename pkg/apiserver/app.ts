@@ -23,12 +23,12 @@ import { parseFieldValidation } from './rest/prepare.js';
 import { parseDeleteOptions } from './rest/delete-plan.js';
 import { patchTypeOf } from './rest/patch.js';
 import { bindPod, evictPod, finalizeNamespace, patchScale, toScale, updateScale } from './rest/subresources.js';
-import { decodeBody, mediaType, readBody } from './body.js';
+import { decodeBody, decodeObjectBody, isBlankBody, mediaType, PROTOBUF_MEDIA_TYPE, readBody, readBodyBytes } from './body.js';
 import { asList, asPartial, asPartialList, asTable, negotiate, parseIncludeObject, type Negotiated } from './output.js';
 import { openWatch } from './watch.js';
 import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { ServiceAllocations } from './service-alloc.js';
-import { openapiV3Document, openapiV3Root } from './openapi.js';
+import { openapiV3DocumentBody, openapiV3Root } from './openapi.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -112,8 +112,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.get('/cacerts', (c) => (opts.caBundle ? c.text(opts.caBundle) : statusResponse(errors.pathNotFound())));
   app.get('/openapi/v3', () => json(openapiV3Root()));
   app.get('/openapi/v3/*', (c) => {
-    const doc = openapiV3Document(c.req.path.slice('/openapi/v3/'.length));
-    return doc ? json(doc) : statusResponse(errors.pathNotFound());
+    // Documents are large and never change while the server runs: serve the cached text.
+    const body = openapiV3DocumentBody(c.req.path.slice('/openapi/v3/'.length));
+    return body ? new Response(body, { headers: { 'content-type': 'application/json' } }) : statusResponse(errors.pathNotFound());
   });
 
   const handle = async (c: Context): Promise<Response> => {
@@ -165,7 +166,8 @@ function writeOptions(c: Context): WriteOptions {
   return {
     dryRun: dryRun.length > 0,
     fieldValidation: parseFieldValidation(c.req.query('fieldValidation')),
-    fieldManager: c.req.query('fieldManager'),
+    // Kubernetes names an unnamed writer after its user agent's product ("kubectl", "node-fetch").
+    fieldManager: c.req.query('fieldManager') || (c.req.header('user-agent') ?? '').split('/')[0] || undefined,
     force: force === 'true' || force === '1',
   };
 }
@@ -195,10 +197,10 @@ function selectorFilter(c: Context, r: ResourceType): ((o: KubeObject) => boolea
 
 async function objectBody(c: Context): Promise<KubeObject> {
   const media = mediaType(c.req.header('content-type'));
-  if (media !== '' && media !== 'application/json' && media !== 'application/yaml' && media !== '*/*') {
+  if (media !== '' && media !== 'application/json' && media !== 'application/yaml' && media !== '*/*' && media !== PROTOBUF_MEDIA_TYPE) {
     throw errors.unsupportedMediaType(media);
   }
-  const parsed = await decodeBody(await readBody(c.req.raw), media);
+  const parsed = await decodeObjectBody(await readBodyBytes(c.req.raw), media);
   const obj = asKubeObject(parsed);
   if (!obj) throw errors.badRequest('the body of the request must be a JSON object with an object "metadata"');
   return obj;
@@ -295,9 +297,9 @@ async function resourceRequest(c: Context, t: ResourceTarget, d: Deps): Promise<
 }
 
 async function optionalBody(c: Context): Promise<unknown> {
-  const text = await readBody(c.req.raw);
-  if (text.trim() === '') return undefined;
-  return decodeBody(text, mediaType(c.req.header('content-type')) || 'application/json');
+  const bytes = await readBodyBytes(c.req.raw);
+  if (isBlankBody(bytes)) return undefined;
+  return decodeObjectBody(bytes, mediaType(c.req.header('content-type')) || 'application/json');
 }
 
 async function subresourceRequest(c: Context, r: ResourceType, ns: string | undefined, name: string, sub: string, d: Deps): Promise<Response> {

@@ -1,17 +1,26 @@
 /**
  * Request bodies: a size cap enforced while reading (3 MiB, as Kubernetes),
- * and decoding of JSON or YAML into plain data with Kubernetes' messages.
+ * and decoding of JSON, YAML or Kubernetes protobuf into plain data with
+ * Kubernetes' messages.
  */
 import { errors } from './errors.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from './protobuf/decode.js';
+
+export { PROTOBUF_MEDIA_TYPE } from './protobuf/decode.js';
 
 /** Kubernetes' maximum request body size. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-/** Reads the body, refusing more than `limit` bytes without buffering them all. */
+/** Reads the body as text, refusing more than `limit` bytes without buffering them all. */
 export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  return Buffer.from(await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** Reads the body as bytes, refusing more than `limit` bytes without buffering them all. */
+export async function readBodyBytes(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
   const declared = Number(req.headers.get('content-length') ?? '');
   if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
-  if (!req.body) return '';
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -25,7 +34,7 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
@@ -51,5 +60,25 @@ export async function decodeBody(text: string, contentType: string): Promise<unk
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw errors.badRequest(`couldn't get version/kind; json parse error: ${why}`);
+  }
+}
+
+/** True when a body has nothing but whitespace (an absent optional body). */
+export function isBlankBody(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09);
+}
+
+/**
+ * Decodes an object body by media type: Kubernetes protobuf (what kubectl's
+ * typed commands send), else JSON or YAML as `decodeBody`.
+ */
+export async function decodeObjectBody(bytes: Uint8Array, contentType: string): Promise<unknown> {
+  if (contentType !== PROTOBUF_MEDIA_TYPE) return decodeBody(Buffer.from(bytes).toString('utf8'), contentType);
+  if (bytes.length === 0) throw errors.badRequest('the body of the request was empty');
+  try {
+    return decodeKubeProtobuf(bytes);
+  } catch (e) {
+    if (e instanceof ProtobufError) throw errors.badRequest(e.message);
+    throw e;
   }
 }
