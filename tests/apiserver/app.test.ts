@@ -271,3 +271,18 @@ t.test('list: limit and continue, label and field selectors, Table output', asyn
   t.equal(table.body.rows[0].object.kind, 'PartialObjectMetadata');
   t.match(table.body.metadata, { resourceVersion: /^\d+$/ });
 });
+
+t.test('patch retries on a concurrent change unless the patch carries a resourceVersion', async (t) => {
+  const s = await startTestApi();
+  t.teardown(() => s.close());
+  const base = '/api/v1/namespaces/default/configmaps';
+  const made = (await s.json('POST', base, cm('race'))).body;
+  const merge = { 'content-type': 'application/merge-patch+json' };
+  // Many patches at once: each must land (the server re-reads and retries on conflict).
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.json('PATCH', `${base}/race`, { data: { [`k${i}`]: String(i) } }, merge)));
+  t.same(results.map((r) => r.status), Array(20).fill(200));
+  const after = (await s.json('GET', `${base}/race`)).body;
+  t.equal(Object.keys(after.data).length, 21, 'no patch was lost');
+  const stale = await s.json('PATCH', `${base}/race`, { metadata: { resourceVersion: made.metadata.resourceVersion }, data: { z: '1' } }, merge);
+  t.equal(stale.status, 409, 'a resourceVersion in the patch is a precondition');
+});

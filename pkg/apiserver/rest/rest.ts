@@ -8,7 +8,8 @@ import { asJsonObject, asKubeObject, cloneJson, type KubeObject } from '../../ap
 import { recordUpdate } from '../patch/apply.js';
 import { ConflictError, KeyExistsError, KeyNotFoundError, CompactedError, FutureRevisionError } from '../../../embedded-store/errors.js';
 import { ApiError, errors } from '../errors.js';
-import type { ObjectStore } from '../storage.js';
+import { objectKey, type ObjectStore } from '../storage.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { checkTypeAndFields, prepareForCreate, prepareForUpdate, validateOrThrow, type FieldValidation } from './prepare.js';
 import { NO_EFFECTS, type KindHooks, type WriteEffects } from './hooks.js';
 import { applyPatch, type PatchType } from './patch.js';
@@ -96,6 +97,9 @@ function parseRevision(rv: string): number {
 }
 
 export class Rest {
+  /** Read-modify-write operations on one object take turns (no CAS storms between our own handlers). */
+  private readonly locks = new KeyedMutex();
+
   constructor(
     private readonly store: ObjectStore,
     private readonly hooks: Partial<Record<string, KindHooks>>,
@@ -203,6 +207,18 @@ export class Rest {
       throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     body.metadata.name = name;
+    return this.locks.run(objectKey(r, namespace, name), () => this.updateLocked(r, namespace, name, body, opts, warnings, subresource));
+  }
+
+  private async updateLocked(
+    r: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    opts: WriteOptions,
+    warnings: string[],
+    subresource?: 'status',
+  ): Promise<WriteResult> {
     const old = await this.store.get(r, namespace, name);
     if (!old) {
       if (CREATE_ON_UPDATE.has(r.kind) && subresource === undefined) {
@@ -291,6 +307,18 @@ export class Rest {
     opts: WriteOptions,
     subresource?: 'status',
   ): Promise<WriteResult> {
+    return this.locks.run(objectKey(r, namespace, name), () => this.patchLocked(r, namespace, name, type, patchBody, opts, subresource));
+  }
+
+  private async patchLocked(
+    r: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patchBody: unknown,
+    opts: WriteOptions,
+    subresource?: 'status',
+  ): Promise<WriteResult> {
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(r, namespace, name);
       if (!old) {
@@ -302,7 +330,10 @@ export class Rest {
         applied.metadata.name = name;
         return this.create(r, namespace, applied, opts);
       }
-      const patched = applyPatch(r, type, old, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now(), subresource });
+      // Patch a copy without resourceVersion: one found in the result came from the patch (a precondition).
+      const base = cloneJson(old);
+      delete base.metadata.resourceVersion;
+      const patched = applyPatch(r, type, base, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now(), subresource });
       const warnings = checkTypeAndFields(r, patched, opts.fieldValidation);
       if (patched.metadata.name !== name) throw errors.badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
       const current = Number(old.metadata.resourceVersion);
@@ -327,6 +358,10 @@ export class Rest {
    * change released the last finalizer of a deleting object.
    */
   async mutate(r: ResourceType, namespace: string | undefined, name: string, change: (o: KubeObject) => void, dryRun = false): Promise<KubeObject> {
+    return this.locks.run(objectKey(r, namespace, name), () => this.mutateLocked(r, namespace, name, change, dryRun));
+  }
+
+  private async mutateLocked(r: ResourceType, namespace: string | undefined, name: string, change: (o: KubeObject) => void, dryRun: boolean): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(r, namespace, name);
       if (!old) throw errors.notFound(r, name);
@@ -348,6 +383,10 @@ export class Rest {
   }
 
   async delete(r: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions, dryRun: boolean): Promise<DeleteResult> {
+    return this.locks.run(objectKey(r, namespace, name), () => this.deleteLocked(r, namespace, name, options, dryRun));
+  }
+
+  private async deleteLocked(r: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions, dryRun: boolean): Promise<DeleteResult> {
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(r, namespace, name);
       if (!old) throw errors.notFound(r, name);
