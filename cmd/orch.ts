@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 /**
- * The `orch` entry: wiring only. Each subcommand lives in its own file and
- * exports a yargs CommandModule; the heavy parts load inside the handlers.
+ * The `orch` entry: wiring only. Each subcommand lives in its own file; the
+ * heavy parts (and yargs itself) load only when a command needs them.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { serverCommand } from './server.js';
-import { kubectlCommand, runKubectl } from './kubectl.js';
+const argv = process.argv.slice(2);
+const wantsHelp = argv.some((a) => a === '--help' || a === '-h');
 
-const argv = hideBin(process.argv);
-
-// `orch kubectl …` hands every argument to kubectl untouched, flags included.
 if (argv[0] === 'kubectl') {
+  // `orch kubectl …` hands every argument to kubectl untouched, flags included.
+  const { runKubectl } = await import('./kubectl.js');
   process.exitCode = await runKubectl(argv.slice(1));
+} else if (argv[0] === 'server' && !wantsHelp) {
+  const { runServerFromArgv } = await import('./server.js');
+  await runServerFromArgv(argv.slice(1));
 } else {
+  const [{ default: yargs }, { serverCommand }, { kubectlCommand }] = await Promise.all([
+    import('yargs'),
+    import('./server.js'),
+    import('./kubectl.js'),
+  ]);
   await yargs(argv)
     .scriptName('orch')
     .usage('$0 <command> [flags]\n\nA lightweight Kubernetes-compatible orchestrator.')

@@ -175,7 +175,8 @@ function writeOptions(c: Context): WriteOptions {
 function intParam(c: Context, name: string): number | undefined {
   const v = c.req.query(name);
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw errors.badRequest(`invalid ${name} parameter: ${JSON.stringify(v)}`);
+  // Past 2^53 a number is not exact, and SQLite refuses it as a LIMIT (a 500 before this check).
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw errors.badRequest(`invalid ${name} parameter: ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -207,7 +208,13 @@ async function objectBody(c: Context): Promise<KubeObject> {
 }
 
 function withWarnings(res: Response, warnings: string[]): Response {
-  for (const w of warnings) res.headers.append('warning', `299 - ${JSON.stringify(w)}`);
+  for (const w of warnings) {
+    // Header values must be Latin-1 and a warning can quote a client's non-ASCII field
+    // name; escape as Go's strconv.QuoteToASCII does (kubectl unquotes it). Unescaped,
+    // append() threw after the write had committed: a 500 for a stored object.
+    const quoted = JSON.stringify(w).replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    res.headers.append('warning', `299 - ${quoted}`);
+  }
   return res;
 }
 

@@ -46,21 +46,55 @@ function isYaml(type: string): boolean {
   return type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml' || type === 'application/x-yaml';
 }
 
-/** Parses a JSON or YAML body; malformed input is a 400 that says where. */
-export async function decodeBody(text: string, contentType: string): Promise<unknown> {
-  if (text.trim() === '') throw errors.badRequest('the body of the request was empty');
-  if (isYaml(contentType) && !text.trimStart().startsWith('{')) {
-    const { parseDocument } = await import('yaml');
+/**
+ * Bodies nested deeper than this are refused. Real objects are a few dozen
+ * levels deep; the handlers walk values recursively, and a hostile body
+ * 20 000 levels deep would otherwise overflow the stack (a 500).
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** Throws a 400 when `value` nests deeper than MAX_NESTING_DEPTH; iterative, so it cannot overflow itself. */
+function refuseDeepNesting(value: unknown): unknown {
+  const pending: { v: object; depth: number }[] = value !== null && typeof value === 'object' ? [{ v: value, depth: 1 }] : [];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.depth > MAX_NESTING_DEPTH) throw errors.badRequest(`the body of the request is nested more than ${MAX_NESTING_DEPTH} levels deep`);
+    for (const child of Object.values(next.v)) {
+      if (child !== null && typeof child === 'object') pending.push({ v: child, depth: next.depth + 1 });
+    }
+  }
+  return value;
+}
+
+async function decodeYaml(text: string): Promise<unknown> {
+  const { parseDocument } = await import('yaml');
+  try {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) throw errors.badRequest(`error converting YAML to JSON: yaml: ${doc.errors[0].message}`);
     return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml package signals an alias bomb with a ReferenceError, and its
+    // composer recurses, so very deep input ends in a RangeError: both are
+    // the client's input, not a server fault.
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      throw errors.badRequest('error converting YAML to JSON: yaml: document contains excessive aliasing');
+    }
+    if (e instanceof RangeError) throw errors.badRequest(`error converting YAML to JSON: yaml: nested more than ${MAX_NESTING_DEPTH} levels deep`);
+    throw e;
   }
+}
+
+/** Parses a JSON or YAML body; malformed input is a 400 that says where. */
+export async function decodeBody(text: string, contentType: string): Promise<unknown> {
+  if (text.trim() === '') throw errors.badRequest('the body of the request was empty');
+  if (isYaml(contentType) && !text.trimStart().startsWith('{')) return refuseDeepNesting(await decodeYaml(text));
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw errors.badRequest(`couldn't get version/kind; json parse error: ${why}`);
   }
+  return refuseDeepNesting(parsed);
 }
 
 /** True when a body has nothing but whitespace (an absent optional body). */
@@ -76,7 +110,7 @@ export async function decodeObjectBody(bytes: Uint8Array, contentType: string): 
   if (contentType !== PROTOBUF_MEDIA_TYPE) return decodeBody(Buffer.from(bytes).toString('utf8'), contentType);
   if (bytes.length === 0) throw errors.badRequest('the body of the request was empty');
   try {
-    return decodeKubeProtobuf(bytes);
+    return refuseDeepNesting(decodeKubeProtobuf(bytes));
   } catch (e) {
     if (e instanceof ProtobufError) throw errors.badRequest(e.message);
     throw e;

@@ -40,7 +40,13 @@ export function parsePath(pathname: string): PathTarget | undefined {
     return undefined;
   }
   if (rest.length === 0) return { type: 'discovery', doc: 'resources', group, version };
-  const decoded = rest.map((p) => decodeURIComponent(p));
+  let decoded: string[];
+  try {
+    decoded = rest.map((p) => decodeURIComponent(p));
+  } catch {
+    // A malformed %-escape (URIError) names nothing that could exist.
+    return undefined;
+  }
   return resolveResource(group, version, decoded);
 }
 

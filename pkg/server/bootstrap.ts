@@ -4,7 +4,7 @@
  * Idempotent: a restart creates what is missing and refreshes the endpoints.
  */
 import { findResource } from '../api/registry.js';
-import type { KubeObject } from '../api/object.js';
+import { jsonEqual, type KubeObject } from '../api/object.js';
 import { ApiError } from '../apiserver/errors.js';
 import type { ApiServer } from '../apiserver/app.js';
 import { nthAddress } from '../apiserver/allocators.js';
@@ -57,6 +57,9 @@ export async function bootstrapObjects(api: ApiServer, o: BootstrapOptions): Pro
   });
   const endpoints = must(findResource('', 'v1', 'endpoints'), 'endpoints');
   const subsets = [{ addresses: [{ ip: o.advertiseAddress }], ports: [{ name: 'https', port: o.port, protocol: 'TCP' }] }];
+  // A restart on the same address changes nothing: skip the write (and the validators it would load).
+  const current = await api.store.get(endpoints, 'default', 'kubernetes');
+  if (current && jsonEqual(current.subsets, subsets)) return;
   // PUT creates Endpoints when missing, and keeps them current when the address or port changed.
   await api.rest.update(
     endpoints,

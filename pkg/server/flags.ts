@@ -3,6 +3,7 @@
  * that name the flag and say what is wrong.
  */
 import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
 import { parseCidr, parsePortRange } from '../apiserver/allocators.js';
 import { parseFileMode } from './kubeconfig.js';
 import type { ServerConfig } from './server.js';
@@ -27,6 +28,95 @@ export interface ServerFlags {
 
 /** A flag with a bad value. */
 export class FlagError extends Error {}
+
+export interface FlagSpec {
+  /** kebab-case name, as typed: --data-dir. */
+  name: string;
+  type: 'string' | 'number' | 'boolean' | 'strings';
+  alias?: string;
+  default?: string | number | boolean | string[];
+  describe: string;
+}
+
+/** The `orch server` flags (k3s names): one table for the help text and both parsers. */
+export const SERVER_FLAGS: readonly FlagSpec[] = [
+  { name: 'data-dir', alias: 'd', type: 'string', describe: 'Folder for state (default /var/lib/orch as root, ~/.orch otherwise)' },
+  { name: 'https-listen-port', type: 'number', default: 6443, describe: 'HTTPS port of the API' },
+  { name: 'bind-address', type: 'string', default: '0.0.0.0', describe: 'Address the API listens on' },
+  { name: 'write-kubeconfig', alias: 'o', type: 'string', describe: 'Write the admin kubeconfig here (default /etc/orch/orch.yaml as root)' },
+  { name: 'write-kubeconfig-mode', type: 'string', describe: 'File mode of the kubeconfig, e.g. 0644 (default 0600)' },
+  { name: 'token', alias: 't', type: 'string', describe: 'Shared secret agents join with (env ORCH_TOKEN)' },
+  { name: 'cluster-cidr', type: 'string', default: '10.42.0.0/16', describe: 'IPv4 range for pod addresses' },
+  { name: 'service-cidr', type: 'string', default: '10.43.0.0/16', describe: 'IPv4 range for Service ClusterIPs' },
+  { name: 'service-node-port-range', type: 'string', default: '30000-32767', describe: 'Port range for NodePort Services' },
+  { name: 'tls-san', type: 'strings', default: [], describe: 'Extra host name or IP for the serving certificate' },
+  { name: 'advertise-address', type: 'string', describe: 'Address agents and the kubernetes Service use to reach the API' },
+  { name: 'disable-agent', type: 'boolean', default: false, describe: 'Run the control plane only' },
+  { name: 'node-name', type: 'string', describe: 'Name of the embedded agent node (default: host name)' },
+  { name: 'node-label', type: 'strings', default: [], describe: 'Label for the embedded agent node (key=value)' },
+  { name: 'node-taint', type: 'strings', default: [], describe: 'Taint for the embedded agent node (key=value:Effect)' },
+];
+
+/**
+ * Parses `orch server` arguments without yargs (whose import alone costs
+ * more than the rest of a restart): same table, same env fallback
+ * (ORCH_<FLAG>), same strictness. `--help` still goes through yargs.
+ */
+export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerFlags {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const f of SERVER_FLAGS) {
+    options[f.name] = { type: f.type === 'boolean' ? 'boolean' : 'string', ...(f.alias ? { short: f.alias } : {}), ...(f.type === 'strings' ? { multiple: true } : {}) };
+  }
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    const m = e instanceof Error ? /'(-[^']*)'/.exec(e.message) : null;
+    throw new FlagError(m ? `Unknown argument: ${m[1].replace(/^-+/, '')}` : e instanceof Error ? e.message : String(e));
+  }
+  const raw = (name: string): string | boolean | (string | boolean)[] | undefined => {
+    const spec = SERVER_FLAGS.find((f) => f.name === name);
+    const fromEnv = env[`ORCH_${name.toUpperCase().replace(/-/g, '_')}`];
+    const v = values[name] ?? fromEnv;
+    return v === undefined && spec?.default !== undefined && typeof spec.default !== 'number' ? spec.default : v;
+  };
+  const str = (name: string): string | undefined => {
+    const v = raw(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const strs = (name: string): string[] => {
+    const v = raw(name);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+  };
+  const bool = (name: string): boolean => {
+    const v = raw(name);
+    return v === true || v === 'true' || v === '1';
+  };
+  const num = (name: string, dflt: number): number => {
+    const v = raw(name);
+    if (typeof v !== 'string') return dflt;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new FlagError(`--${name}: ${JSON.stringify(v)} is not a number`);
+    return n;
+  };
+  return {
+    dataDir: str('data-dir'),
+    httpsListenPort: num('https-listen-port', 6443),
+    bindAddress: str('bind-address') ?? '0.0.0.0',
+    writeKubeconfig: str('write-kubeconfig'),
+    writeKubeconfigMode: str('write-kubeconfig-mode'),
+    token: str('token'),
+    clusterCidr: str('cluster-cidr') ?? '10.42.0.0/16',
+    serviceCidr: str('service-cidr') ?? '10.43.0.0/16',
+    serviceNodePortRange: str('service-node-port-range') ?? '30000-32767',
+    tlsSan: strs('tls-san'),
+    advertiseAddress: str('advertise-address'),
+    disableAgent: bool('disable-agent'),
+    nodeName: str('node-name'),
+    nodeLabel: strs('node-label'),
+    nodeTaint: strs('node-taint'),
+  };
+}
 
 function cidr(flag: string, value: string): string {
   try {

@@ -3,7 +3,6 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { stringify } from 'yaml';
 import { writeFileAtomic } from './datadir.js';
 
 /** A kubeconfig cannot be written as asked (bad --write-kubeconfig-mode, ...). */
@@ -51,7 +50,9 @@ export interface WriteKubeconfigOptions extends KubeconfigContent {
 }
 
 /** Renders the kubeconfig YAML (keys in the order kubectl itself writes them). */
-export function renderKubeconfig(c: KubeconfigContent): string {
+export async function renderKubeconfig(c: KubeconfigContent): Promise<string> {
+  // Loaded here, not at start-up: the YAML library is the server's slowest import after the web framework.
+  const { stringify } = await import('yaml');
   const cluster = c.clusterName ?? 'default';
   const user = c.userName ?? 'default';
   const context = c.contextName ?? 'default';
@@ -79,5 +80,5 @@ export async function writeKubeconfig(opts: WriteKubeconfigOptions): Promise<voi
   // Validate before touching the filesystem so a typo leaves nothing behind.
   const mode = opts.mode === undefined ? DEFAULT_KUBECONFIG_MODE : parseFileMode(opts.mode);
   await mkdir(dirname(opts.path), { recursive: true, mode: 0o755 });
-  await writeFileAtomic(opts.path, renderKubeconfig(opts), mode);
+  await writeFileAtomic(opts.path, await renderKubeconfig(opts), mode);
 }

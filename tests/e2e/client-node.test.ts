@@ -6,6 +6,7 @@
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 t.test('client-node lists, creates, patches and follows changes through an informer', async (t) => {
   const s = await startServerProcess();
@@ -29,18 +30,18 @@ t.test('client-node lists, creates, patches and follows changes through an infor
   t.equal(existing.metadata?.name, 'before');
   await informer.start();
   t.teardown(() => informer.stop());
-  await until(() => events.includes('add before'));
+  await waitFor(() => events.includes('add before'));
 
   const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cm1' }, data: { k: '1' } } });
   t.match(created.metadata, { name: 'cm1', namespace: 'default' });
   t.ok(created.metadata?.uid, 'uid set');
-  await until(() => events.includes('add cm1'));
+  await waitFor(() => events.includes('add cm1'));
 
   await core.patchNamespacedConfigMap({ namespace: 'default', name: 'cm1', body: [{ op: 'replace', path: '/data/k', value: '2' }] });
-  await until(() => events.includes('update cm1 2'));
+  await waitFor(() => events.includes('update cm1 2'));
 
   await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'cm1' });
-  await until(() => events.includes('delete cm1'));
+  await waitFor(() => events.includes('delete cm1'));
   t.same(informer.list('default').map((o) => o.metadata?.name), ['before'], 'the cache follows the server');
 
   const d = await apps.createNamespacedDeployment({
@@ -62,15 +63,3 @@ t.test('client-node lists, creates, patches and follows changes through an infor
   }
   t.match(notFound, { code: 404 }, 'a missing object is a 404 ApiException');
 });
-
-function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  return new Promise((res, rej) => {
-    const start = Date.now();
-    const tick = () => {
-      if (cond()) return res();
-      if (Date.now() - start > ms) return rej(new Error('timed out waiting'));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}

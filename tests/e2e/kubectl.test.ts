@@ -8,6 +8,7 @@ import { readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MANIFEST = (image: string, replicas: number) => `apiVersion: apps/v1
 kind: Deployment
@@ -134,15 +135,3 @@ t.test('kubectl drives orch server like a Kubernetes cluster', async (t) => {
   const kubeconfig = readFileSync(s.kubeconfig, 'utf8');
   t.match(kubeconfig, /certificate-authority-data:/, 'kubeconfig trusts the CA (no insecure-skip)');
 });
-
-function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  return new Promise((res, rej) => {
-    const start = Date.now();
-    const tick = () => {
-      if (cond()) return res();
-      if (Date.now() - start > ms) return rej(new Error('timed out waiting'));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}

@@ -39,7 +39,7 @@ t.test('defaultKubeconfigPath', async (t) => {
 });
 
 t.test('renderKubeconfig looks like k3s.yaml with a token user', async (t) => {
-  const doc: unknown = parse(renderKubeconfig({ server: 'https://127.0.0.1:6443', caPem: CA, token: 'tok' }));
+  const doc: unknown = parse(await renderKubeconfig({ server: 'https://127.0.0.1:6443', caPem: CA, token: 'tok' }));
   t.same(doc, {
     apiVersion: 'v1',
     clusters: [
@@ -52,7 +52,7 @@ t.test('renderKubeconfig looks like k3s.yaml with a token user', async (t) => {
     users: [{ name: 'default', user: { token: 'tok' } }],
   });
   const named: unknown = parse(
-    renderKubeconfig({ server: 'https://10.0.0.1:6443', caPem: CA, token: 't', clusterName: 'c', userName: 'u', contextName: 'x' }),
+    await renderKubeconfig({ server: 'https://10.0.0.1:6443', caPem: CA, token: 't', clusterName: 'c', userName: 'u', contextName: 'x' }),
   );
   t.match(named, {
     clusters: [{ name: 'c' }],

@@ -13,7 +13,6 @@
  *
  * managedFields never take part in the diffs.
  */
-import { parse as parseYaml } from 'yaml';
 import { ApplyConflictError, PatchError, type ApplyConflict } from './errors.js';
 import { asJsonValue, cloneJson, getMember, isJsonObject, jsonEqual, setMember, type JsonObject, type JsonValue } from './json.js';
 import {
@@ -51,19 +50,6 @@ export interface UpdateOptions {
   meta?: PatchMeta;
   /** 'status' for writes through the status subresource. */
   subresource?: string;
-}
-
-/** Decodes an apply body (YAML or JSON) into an object; PatchError 400 when it is not one. */
-export function parseApplyBody(body: string): JsonObject {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(body);
-  } catch (e) {
-    throw new PatchError(`cannot decode apply patch: ${e instanceof Error ? e.message : String(e)}`, 400);
-  }
-  const value = asJsonValue(parsed);
-  if (!isJsonObject(value)) throw new PatchError('an apply patch must be a single YAML or JSON object', 400);
-  return value;
 }
 
 /** Server-side apply of `applied` onto `live` (undefined: the object is created); returns the new object with managedFields. */

@@ -35,12 +35,15 @@ export function freePort(): Promise<number> {
 
 export interface Spawned {
   child: ChildProcess;
+  /** Server CPU ms used when /readyz first answered 200 (set by waitReady). */
+  cpuAtReadyMs?: number;
   port: number;
   dataDir: string;
-  exited: Promise<number | null>;
+  /** Exit code, or the signal name when a signal ended it. */
+  exited: Promise<number | string>;
   output(): string;
   /** SIGTERM, then wait for the exit code. */
-  stop(): Promise<number | null>;
+  stop(): Promise<number | string>;
 }
 
 /** Spawns `node dist/cmd/orch.js server --disable-agent` on `port`, without waiting for it. */
@@ -67,7 +70,7 @@ export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = 
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')));
   return {
     child,
     port,
@@ -109,7 +112,10 @@ export async function waitReady(s: Spawned, intervalMs = 2, timeoutMs = 20_000):
         try {
           const r = await request(`https://127.0.0.1:${s.port}/readyz`, { dispatcher: agent, headersTimeout: 5_000 });
           await r.body.dump();
-          if (r.statusCode === 200) return true;
+          if (r.statusCode === 200) {
+            if (s.child.pid !== undefined) s.cpuAtReadyMs = cpuMs(s.child.pid);
+            return true;
+          }
         } catch (e) {
           // ECONNREFUSED until the socket listens; anything else (a CA read
           // half-written) means: build the trust again on the next tick.
@@ -147,6 +153,13 @@ export function quantile(sorted: readonly number[], q: number): number {
 /** Milliseconds with one decimal. */
 export function ms(v: number): string {
   return `${v.toFixed(1)} ms`;
+}
+
+/** CPU time (user + system) a live process has used so far, in ms (10 ms resolution). */
+export function cpuMs(pid: number): number {
+  // Fields after "(comm) ": state is [0], utime [11], stime [12], in clock ticks (100/s on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** RSS of a live process from /proc/<pid>/status, in MiB. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseApplyBody, readManagedFields, recordUpdate, serverSideApply, type ApplyOptions } from '../../../pkg/apiserver/patch/apply.js';
+import { readManagedFields, recordUpdate, serverSideApply, type ApplyOptions } from '../../../pkg/apiserver/patch/apply.js';
 import { ApplyConflictError } from '../../../pkg/apiserver/patch/errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../pkg/apiserver/patch/json.js';
 
@@ -203,15 +203,3 @@ t.test('recordUpdate', async (t) => {
   t.equal(get(cleared, 'metadata', 'managedFields'), undefined, 'an empty managedFields from the client clears them');
 });
 
-t.test('parseApplyBody', async (t) => {
-  t.strictSame(parseApplyBody('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  on: "yes"\n'), {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'x' },
-    data: { on: 'yes' },
-  });
-  t.strictSame(parseApplyBody('{"apiVersion":"v1","kind":"ConfigMap"}'), { apiVersion: 'v1', kind: 'ConfigMap' });
-  for (const bad of ['- a\n- b\n', 'a: [', 'a: 1\n---\nb: 2\n', '"str"']) {
-    t.throws(() => parseApplyBody(bad), { name: 'PatchError', code: 400 }, JSON.stringify(bad));
-  }
-});
