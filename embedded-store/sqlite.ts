@@ -6,6 +6,8 @@
  * acknowledged writes per second. Watches are fed in-process at commit.
  */
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import { Checkpointer } from './checkpointer.js';
 import { FutureRevisionError, StoreClosedError, StoreError } from './errors.js';
 import { compareKeys, prefixUpperBound } from './keys.js';
 import {
@@ -30,6 +32,14 @@ export interface SqliteOptions {
   maintenanceIntervalMs?: number;
   /** Where errors thrown by watch callbacks go (default: a process warning). */
   onWatchCallbackError?: ListenerErrorHandler;
+  /**
+   * Checkpoint the WAL from a worker thread instead of on the event loop
+   * (default true). A checkpoint on the event loop is taken only when the WAL
+   * outgrows `walLimitBytes` anyway.
+   */
+  checkpointInWorker?: boolean;
+  /** The WAL may grow to this before a blocking checkpoint bounds it (default 8 MiB). */
+  walLimitBytes?: number;
 }
 
 /** A row as SQLite returns it; the shape is fixed by the schema below. */
@@ -130,6 +140,8 @@ export class SqliteBackend implements Backend {
   private readonly hub: WatchHub;
   private readonly retainRevisions: number;
   private readonly compactEveryWrites: number;
+  private readonly checkpointer: Checkpointer | undefined;
+  private readonly walLimitBytes: number;
   private readonly rowQueries: StatementCache<SqlRow>;
   private readonly countQueries: StatementCache<{ n: number }>;
 
@@ -143,6 +155,7 @@ export class SqliteBackend implements Backend {
 
   private constructor(
     private readonly db: Database.Database,
+    private readonly path: string,
     options: SqliteOptions,
   ) {
     this.hub = new WatchHub(options.onWatchCallbackError);
@@ -150,6 +163,12 @@ export class SqliteBackend implements Backend {
     this.rowQueries = new StatementCache(db);
     this.countQueries = new StatementCache(db);
     this.compactEveryWrites = options.compactEveryWrites ?? 1000;
+    this.walLimitBytes = options.walLimitBytes ?? 8 * 1024 * 1024;
+    if (options.checkpointInWorker ?? true) {
+      // No checkpoints inside commits: the worker does them (see checkpointer.ts).
+      db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(path);
+    }
 
     this.latestRow = db.prepare(`SELECT ${COLUMNS} FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1`);
     this.rowAtRevision = db.prepare(`SELECT ${COLUMNS} FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`);
@@ -190,9 +209,11 @@ export class SqliteBackend implements Backend {
       db.pragma('journal_mode = WAL');
       // Acknowledged means fsynced: group commit pays for it.
       db.pragma('synchronous = FULL');
+      // When the WAL restarts after a checkpoint, give the file's space back above this size.
+      db.pragma('journal_size_limit = 4194304');
       db.exec(SCHEMA);
       if (db.pragma('auto_vacuum', { simple: true }) !== 2) db.exec('VACUUM');
-      return new SqliteBackend(db, options);
+      return new SqliteBackend(db, path, options);
     } catch (error) {
       db.close();
       throw error;
@@ -286,6 +307,9 @@ export class SqliteBackend implements Backend {
     this.closed = true;
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     this.hub.closeAll();
+    await this.checkpointer?.close();
+    // A clean close leaves no WAL behind.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
 
@@ -373,11 +397,26 @@ export class SqliteBackend implements Backend {
     const target = this.revision - this.retainRevisions;
     if (target > this.compacted) this.compactTo(target);
     this.db.pragma('incremental_vacuum');
-    // TRUNCATE rather than PASSIVE: this process holds the only connection
-    // and better-sqlite3 is synchronous, so no reader or writer can be
-    // active to block it, and TRUNCATE is what shrinks the -wal file back
-    // to zero instead of leaving it at its high-water mark.
+    if (this.checkpointer && this.walBytes() <= this.walLimitBytes) {
+      if (!this.checkpointer.busy) {
+        this.checkpointer.checkpoint().catch((error: unknown) => {
+          process.emitWarning(`store checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, 'StoreMaintenanceWarning');
+        });
+      }
+      return;
+    }
+    // On the event loop (no worker, or the WAL outran it): TRUNCATE is
+    // what shrinks the -wal file back to zero, and with this process the
+    // only writer nothing can hold it up.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private walBytes(): number {
+    try {
+      return statSync(`${this.path}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
 
   private compactTo(revision: number): void {
