@@ -75,6 +75,9 @@ CREATE INDEX IF NOT EXISTS kv_name_id ON kv (name, id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
+/** Below this the WAL is left for later rather than starting the checkpoint thread. */
+const SMALL_WAL_BYTES = 1024 * 1024;
+
 const COLUMNS = 'id, name, created, create_revision, prev_revision, deleted, value';
 const KV_COLUMNS = COLUMNS.split(', ')
   .map((c) => `kv.${c}`)
@@ -140,7 +143,9 @@ export class SqliteBackend implements Backend {
   private readonly hub: WatchHub;
   private readonly retainRevisions: number;
   private readonly compactEveryWrites: number;
-  private readonly checkpointer: Checkpointer | undefined;
+  private readonly checkpointInWorker: boolean;
+  /** Started on the first checkpoint: an idle store does not pay for a thread. */
+  private checkpointer: Checkpointer | undefined;
   private readonly walLimitBytes: number;
   private readonly rowQueries: StatementCache<SqlRow>;
   private readonly countQueries: StatementCache<{ n: number }>;
@@ -164,11 +169,9 @@ export class SqliteBackend implements Backend {
     this.countQueries = new StatementCache(db);
     this.compactEveryWrites = options.compactEveryWrites ?? 1000;
     this.walLimitBytes = options.walLimitBytes ?? 8 * 1024 * 1024;
-    if (options.checkpointInWorker ?? true) {
-      // No checkpoints inside commits: the worker does them (see checkpointer.ts).
-      db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = new Checkpointer(path);
-    }
+    this.checkpointInWorker = options.checkpointInWorker ?? true;
+    // No checkpoints inside commits: the worker does them (see checkpointer.ts).
+    if (this.checkpointInWorker) db.pragma('wal_autocheckpoint = 0');
 
     this.latestRow = db.prepare(`SELECT ${COLUMNS} FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1`);
     this.rowAtRevision = db.prepare(`SELECT ${COLUMNS} FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`);
@@ -397,7 +400,11 @@ export class SqliteBackend implements Backend {
     const target = this.revision - this.retainRevisions;
     if (target > this.compacted) this.compactTo(target);
     this.db.pragma('incremental_vacuum');
-    if (this.checkpointer && this.walBytes() <= this.walLimitBytes) {
+    const wal = this.walBytes();
+    if (this.checkpointInWorker && wal <= this.walLimitBytes) {
+      // A small WAL can wait: a quiet server never starts the thread.
+      if (!this.checkpointer && wal < SMALL_WAL_BYTES) return;
+      this.checkpointer ??= new Checkpointer(this.path);
       if (!this.checkpointer.busy) {
         this.checkpointer.checkpoint().catch((error: unknown) => {
           process.emitWarning(`store checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, 'StoreMaintenanceWarning');
