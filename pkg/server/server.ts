@@ -108,6 +108,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     // The port is known only now (it may have been 0): the kubernetes Endpoints need it.
     await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr });
     ready = true;
+    // Loaded after the API is ready: the controllers are not on the path to /readyz.
+    const { startControlPlane } = await import('./control-plane.js');
+    const controlPlane = await startControlPlane(api, { token: creds.adminToken, log });
     const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const kubeconfigPath = cfg.writeKubeconfig ?? defaultKubeconfigPath({ isRoot: cfg.isRoot, dataDir: cfg.dataDir });
@@ -128,6 +131,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       caPem: tls.caCertPem,
       close() {
         closing ??= (async () => {
+          await controlPlane.stop();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             // Watches are long-lived: end them so close() does not wait 30 minutes.
