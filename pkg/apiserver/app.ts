@@ -29,6 +29,7 @@ import { openWatch } from './watch.js';
 import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { ServiceAllocations } from './service-alloc.js';
 import { openapiV3DocumentBody, openapiV3Root } from './openapi.js';
+import { withDefaultTolerations, type DefaultTolerationOptions } from './admission/default-tolerations.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -44,6 +45,8 @@ export interface ApiServerOptions {
   now?: () => Date;
   /** /readyz answers 503 until this is true (default: always ready). */
   isReady?: () => boolean;
+  /** DefaultTolerationSeconds admission (--default-*-toleration-seconds; 300 s each by default). */
+  defaultTolerations?: DefaultTolerationOptions;
 }
 
 export interface ApiServer {
@@ -83,7 +86,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const now = opts.now ?? (() => new Date());
   const store = new ObjectStore(opts.backend);
   const services = new ServiceAllocations(opts.serviceCidr, opts.nodePortRange);
-  const rest = new Rest(store, { Service: services.hooks() }, now);
+  const defaultTolerations = opts.defaultTolerations ?? {};
+  const rest = new Rest(
+    store,
+    {
+      Service: services.hooks(),
+      Pod: { admitCreate: (pod) => withDefaultTolerations(pod, defaultTolerations) },
+    },
+    now,
+  );
   const app = new Hono();
 
   app.onError((err) => {

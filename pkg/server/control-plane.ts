@@ -11,8 +11,24 @@ import { startScheduler } from '../scheduler/run.js';
 import { startReplicaSetController } from '../controllers/replicaset/controller.js';
 import { startDeploymentController } from '../controllers/deployment/controller.js';
 import { startDaemonSetController } from '../controllers/daemonset/controller.js';
+import { startEndpointsController } from '../controllers/endpoints/controller.js';
+import { startServiceAccountController } from '../controllers/serviceaccount/controller.js';
+import { startNamespaceController } from '../controllers/namespace/controller.js';
+import { startPodGCController } from '../controllers/podgc/controller.js';
+import { startGarbageCollector } from '../controllers/garbagecollector/controller.js';
+import { startNodeIpamController } from '../controllers/nodeipam/controller.js';
+import { startNodeLifecycleController } from '../controllers/nodelifecycle/controller.js';
 
-export interface ControlPlaneOptions {
+/** Controller settings, named after the kube-controller-manager flags they mirror. */
+export interface ControllerSettings {
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
+  nodeMonitorGracePeriodMs: number;
+  nodeMonitorPeriodMs: number;
+  terminatedPodGCThreshold: number;
+}
+
+export interface ControlPlaneOptions extends ControllerSettings {
   /** Token the components authenticate with (the admin credential for now). */
   token: string;
   log?: (msg: string) => void;
@@ -35,9 +51,20 @@ export async function startControlPlane(api: ApiServer, opts: ControlPlaneOption
   const running: Stoppable[] = [];
   const common = { client, informerFactory };
   try {
+    // Informers first, one sync for all: each start below registers its
+    // handlers and waits for caches that are then already warm.
+    running.push(await startNodeIpamController({ ...common, clusterCidr: opts.clusterCidr, nodeCidrMaskSize: opts.nodeCidrMaskSize }));
+    running.push(
+      await startNodeLifecycleController({ ...common, nodeMonitorGracePeriod: opts.nodeMonitorGracePeriodMs, nodeMonitorPeriod: opts.nodeMonitorPeriodMs }),
+    );
     running.push(await startReplicaSetController(common));
     running.push(await startDeploymentController(common));
     running.push(await startDaemonSetController(common));
+    running.push(await startEndpointsController(common));
+    running.push(await startServiceAccountController(common));
+    running.push(await startNamespaceController(common));
+    running.push(await startPodGCController({ ...common, terminatedPodGCThreshold: opts.terminatedPodGCThreshold }));
+    running.push(await startGarbageCollector(common));
     running.push(await startScheduler(common));
     informerFactory.start();
     await informerFactory.waitForSync();

@@ -24,6 +24,12 @@ export interface ServerFlags {
   nodeName?: string;
   nodeLabel: string[];
   nodeTaint: string[];
+  nodeCidrMaskSize: number;
+  nodeMonitorGracePeriod: string;
+  nodeMonitorPeriod: string;
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
+  terminatedPodGcThreshold: number;
 }
 
 /** A flag with a bad value. */
@@ -55,7 +61,24 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'node-name', type: 'string', describe: 'Name of the embedded agent node (default: host name)' },
   { name: 'node-label', type: 'strings', default: [], describe: 'Label for the embedded agent node (key=value)' },
   { name: 'node-taint', type: 'strings', default: [], describe: 'Taint for the embedded agent node (key=value:Effect)' },
+  { name: 'node-cidr-mask-size', type: 'number', default: 24, describe: 'Size of the pod range each node gets from --cluster-cidr' },
+  { name: 'node-monitor-grace-period', type: 'string', default: '50s', describe: 'A node silent this long turns Ready=Unknown and is tainted unreachable' },
+  { name: 'node-monitor-period', type: 'string', default: '5s', describe: 'How often node health is checked' },
+  { name: 'default-not-ready-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/not-ready:NoExecute' },
+  { name: 'default-unreachable-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/unreachable:NoExecute' },
+  { name: 'terminated-pod-gc-threshold', type: 'number', default: 12500, describe: 'Finished pods kept before the oldest are deleted (0: no limit)' },
 ];
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration ("50s", "1m30s", "500ms") into milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value.trim()) {
+    throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (e.g. 50s, 1m30s, 500ms)`);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]], 0);
+}
 
 /**
  * Parses `orch server` arguments without yargs (whose import alone costs
@@ -115,6 +138,12 @@ export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerF
     nodeName: str('node-name'),
     nodeLabel: strs('node-label'),
     nodeTaint: strs('node-taint'),
+    nodeCidrMaskSize: num('node-cidr-mask-size', 24),
+    nodeMonitorGracePeriod: str('node-monitor-grace-period') ?? '50s',
+    nodeMonitorPeriod: str('node-monitor-period') ?? '5s',
+    defaultNotReadyTolerationSeconds: num('default-not-ready-toleration-seconds', 300),
+    defaultUnreachableTolerationSeconds: num('default-unreachable-toleration-seconds', 300),
+    terminatedPodGcThreshold: num('terminated-pod-gc-threshold', 12500),
   };
 }
 
@@ -186,6 +215,15 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
   for (const san of f.tlsSan) {
     if (san.trim() === '') throw new FlagError('--tls-san: must not be empty');
   }
+  const nonNegativeInt = (flag: string, v: number): number => {
+    if (!Number.isInteger(v) || v < 0) throw new FlagError(`--${flag}: ${String(v)} is not a whole number >= 0`);
+    return v;
+  };
+  const clusterCidr = cidr('cluster-cidr', f.clusterCidr);
+  const maskSize = nonNegativeInt('node-cidr-mask-size', f.nodeCidrMaskSize);
+  if (maskSize < Number(clusterCidr.split('/')[1]) || maskSize > 30) {
+    throw new FlagError(`--node-cidr-mask-size: ${maskSize} must lie between the --cluster-cidr prefix (${clusterCidr}) and 30`);
+  }
   return {
     dataDir: f.dataDir,
     httpsListenPort: port,
@@ -193,7 +231,7 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
     writeKubeconfig: f.writeKubeconfig,
     writeKubeconfigMode: f.writeKubeconfigMode,
     token: f.token,
-    clusterCidr: cidr('cluster-cidr', f.clusterCidr),
+    clusterCidr,
     serviceCidr: cidr('service-cidr', f.serviceCidr),
     serviceNodePortRange: f.serviceNodePortRange,
     tlsSans: f.tlsSan,
@@ -203,5 +241,16 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
     nodeName: f.nodeName,
     nodeLabels: Object.fromEntries(f.nodeLabel.map(parseNodeLabel)),
     nodeTaints: f.nodeTaint.map(parseNodeTaint),
+    controllers: {
+      clusterCidr,
+      nodeCidrMaskSize: maskSize,
+      nodeMonitorGracePeriodMs: parseDuration('node-monitor-grace-period', f.nodeMonitorGracePeriod),
+      nodeMonitorPeriodMs: parseDuration('node-monitor-period', f.nodeMonitorPeriod),
+      terminatedPodGCThreshold: nonNegativeInt('terminated-pod-gc-threshold', f.terminatedPodGcThreshold),
+    },
+    defaultTolerations: {
+      notReadySeconds: nonNegativeInt('default-not-ready-toleration-seconds', f.defaultNotReadyTolerationSeconds),
+      unreachableSeconds: nonNegativeInt('default-unreachable-toleration-seconds', f.defaultUnreachableTolerationSeconds),
+    },
   };
 }

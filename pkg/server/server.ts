@@ -14,6 +14,8 @@ import { ensureServerTls } from './tls.js';
 import { ensureServerToken, loadCredentials, checkBearer } from './token.js';
 import { defaultKubeconfigPath, writeKubeconfig } from './kubeconfig.js';
 import { bootstrapObjects } from './bootstrap.js';
+import type { ControllerSettings } from './control-plane.js';
+import type { DefaultTolerationOptions } from '../apiserver/admission/default-tolerations.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -31,6 +33,10 @@ export interface ServerConfig {
   /** 'memory' keeps nothing across restarts: for tests only. */
   storeBackend?: 'sqlite' | 'memory';
   log?: (msg: string) => void;
+  /** Settings of the controller manager (defaults as in Kubernetes). */
+  controllers?: Partial<ControllerSettings>;
+  /** --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds. */
+  defaultTolerations?: DefaultTolerationOptions;
 }
 
 export interface RunningServer {
@@ -97,6 +103,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       caBundle: tls.caCertPem,
       serviceCidr: cfg.serviceCidr,
       nodePortRange: cfg.serviceNodePortRange,
+      defaultTolerations: cfg.defaultTolerations,
     });
     const sockets = new Set<Socket>();
     httpsServer = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, getRequestListener(api.app.fetch));
@@ -110,7 +117,16 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ready = true;
     // Loaded after the API is ready: the controllers are not on the path to /readyz.
     const { startControlPlane } = await import('./control-plane.js');
-    const controlPlane = await startControlPlane(api, { token: creds.adminToken, log });
+    const controlPlane = await startControlPlane(api, {
+      clusterCidr: cfg.clusterCidr,
+      nodeCidrMaskSize: 24,
+      nodeMonitorGracePeriodMs: 50_000,
+      nodeMonitorPeriodMs: 5_000,
+      terminatedPodGCThreshold: 12_500,
+      ...cfg.controllers,
+      token: creds.adminToken,
+      log,
+    });
     const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const kubeconfigPath = cfg.writeKubeconfig ?? defaultKubeconfigPath({ isRoot: cfg.isRoot, dataDir: cfg.dataDir });

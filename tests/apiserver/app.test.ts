@@ -286,3 +286,24 @@ t.test('patch retries on a concurrent change unless the patch carries a resource
   const stale = await s.json('PATCH', `${base}/race`, { metadata: { resourceVersion: made.metadata.resourceVersion }, data: { z: '1' } }, merge);
   t.equal(stale.status, 409, 'a resourceVersion in the patch is a precondition');
 });
+
+t.test('new pods get the default not-ready/unreachable tolerations unless they have their own', async (t) => {
+  const s = await startTestApi();
+  t.teardown(() => s.close());
+  const base = '/api/v1/namespaces/default/pods';
+  const plain = await s.json('POST', base, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  t.same(plain.body.spec.tolerations, [
+    { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+  ]);
+  const own = await s.json('POST', base, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'own' },
+    spec: { containers: [{ name: 'c', image: 'x' }], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }] },
+  });
+  t.same(own.body.spec.tolerations.map((x: { key: string; tolerationSeconds: number }) => [x.key, x.tolerationSeconds]), [
+    ['node.kubernetes.io/unreachable', 5],
+    ['node.kubernetes.io/not-ready', 300],
+  ]);
+});

@@ -32,6 +32,9 @@ t.test('bad flags are refused with a message naming the flag', async (t) => {
     [['--node-taint', 'key=value'], /--node-taint/],
     [['--node-label', '=bad'], /--node-label/],
     [['--no-such-flag'], /Unknown argument/],
+    [['--node-monitor-grace-period', 'soon'], /--node-monitor-grace-period: "soon" is not a duration/],
+    [['--node-cidr-mask-size', '8'], /--node-cidr-mask-size/],
+    [['--default-not-ready-toleration-seconds=-5'], /--default-not-ready-toleration-seconds/],
   ];
   for (const [flags, message] of cases) {
     const r = await orch(['server', '--data-dir', dir, '--disable-agent', ...flags]);

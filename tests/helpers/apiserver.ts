@@ -10,6 +10,7 @@ import { SqliteBackend } from '../../embedded-store/sqlite.js';
 import type { Backend } from '../../embedded-store/types.js';
 import { createApiServer, type ApiServer } from '../../pkg/apiserver/app.js';
 import { bootstrapObjects } from '../../pkg/server/bootstrap.js';
+import type { DefaultTolerationOptions } from '../../pkg/apiserver/admission/default-tolerations.js';
 
 export const TOKEN = 'test-admin-token';
 
@@ -23,7 +24,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(opts: { sqlite?: boolean; bookmarkIntervalMs?: number } = {}): Promise<TestApi> {
+export async function startTestApi(opts: { sqlite?: boolean; bookmarkIntervalMs?: number; defaultTolerations?: DefaultTolerationOptions } = {}): Promise<TestApi> {
   let dir: string | undefined;
   let backend: Backend;
   if (opts.sqlite) {
@@ -40,6 +41,7 @@ export async function startTestApi(opts: { sqlite?: boolean; bookmarkIntervalMs?
     serviceCidr: '10.43.0.0/16',
     nodePortRange: '30000-32767',
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    defaultTolerations: opts.defaultTolerations,
   });
   await bootstrapObjects(api, { advertiseAddress: '127.0.0.1', port: 6443, serviceCidr: '10.43.0.0/16' });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

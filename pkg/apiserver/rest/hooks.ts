@@ -13,6 +13,8 @@ export interface WriteEffects {
 }
 
 export interface KindHooks {
+  /** Mutating admission on create, after defaults and before validation. */
+  admitCreate?(obj: KubeObject): KubeObject;
   beforeCreate?(obj: KubeObject): WriteEffects;
   /** Pure fix-ups before validation (e.g. carrying allocated values over). */
   prepareUpdate?(next: KubeObject, old: KubeObject): void;

@@ -160,8 +160,9 @@ export class Rest {
 
   async create(r: ResourceType, namespace: string | undefined, body: KubeObject, opts: WriteOptions): Promise<WriteResult> {
     const warnings = checkTypeAndFields(r, body, opts.fieldValidation);
-    const obj = cloneJson(body);
+    let obj = cloneJson(body);
     prepareForCreate(r, obj, namespace, this.now());
+    obj = this.hooks[r.kind]?.admitCreate?.(obj) ?? obj;
     const name = obj.metadata.name;
     if (!name) {
       throw errors.invalid(r, '', [{ reason: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' }]);
