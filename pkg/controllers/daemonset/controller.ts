@@ -11,7 +11,8 @@ import type { Client } from '../../client/client.js';
 import { isNotFound } from '../../client/errors.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer, type SharedInformerFactory } from '../../client/informer.js';
-import { WorkQueue, runWorkers } from '../../client/workqueue.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { runControllerLoop } from '../common/loop.js';
 import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.js';
 import { withControllerRef, withoutOwnerRef } from '../replicaset/claim.js';
 import { ownerRefsPatch, type RunningController } from '../replicaset/controller.js';
@@ -183,16 +184,5 @@ export async function startDaemonSetController(opts: DaemonSetControllerOptions)
     if (firstError !== undefined) throw firstError;
   }
 
-  opts.informerFactory.start();
-  await opts.informerFactory.waitForSync();
-  const running = runWorkers(queue, opts.workers ?? 2, sync, { onError: opts.onError });
-  return {
-    sync,
-    async stop() {
-      for (const d of detach) d();
-      queue.shutDown();
-      await running;
-      await recorder.flush();
-    },
-  };
+  return runControllerLoop({ informerFactory: opts.informerFactory, queue, workers: opts.workers ?? 2, sync, detach, recorder, onError: opts.onError });
 }

@@ -15,7 +15,8 @@ import type { Client, ObjectLike, ResourceClient } from '../../client/client.js'
 import { isConflict, isNotFound } from '../../client/errors.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer, type SharedInformerFactory } from '../../client/informer.js';
-import { WorkQueue, runWorkers } from '../../client/workqueue.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { runControllerLoop } from '../common/loop.js';
 import {
   FOREGROUND_FINALIZER,
   ORPHAN_FINALIZER,
@@ -297,16 +298,5 @@ export async function startGarbageCollector(opts: GarbageCollectorOptions): Prom
     if (ownerUids(obj).length > 0) await syncDependent(w, obj);
   }
 
-  opts.informerFactory.start();
-  await opts.informerFactory.waitForSync();
-  const running = runWorkers(queue, opts.workers ?? 20, sync, { onError: opts.onError });
-  return {
-    sync,
-    async stop() {
-      for (const d of detach) d();
-      queue.shutDown();
-      await running;
-      await recorder.flush();
-    },
-  };
+  return runControllerLoop({ informerFactory: opts.informerFactory, queue, workers: opts.workers ?? 20, sync, detach, recorder, onError: opts.onError });
 }

@@ -11,7 +11,8 @@ import type { Client } from '../../client/client.js';
 import { isNotFound } from '../../client/errors.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer, type SharedInformerFactory } from '../../client/informer.js';
-import { WorkQueue, runWorkers } from '../../client/workqueue.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { errorMessage, runControllerLoop, type RunningController } from '../common/loop.js';
 import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.js';
 import { withControllerRef, withoutOwnerRef } from './claim.js';
 import { Expectations } from './expectations.js';
@@ -30,16 +31,8 @@ export interface ReplicaSetControllerOptions {
   onError?: (key: string, e: unknown) => void;
 }
 
-/** A running controller. */
-export interface RunningController {
-  /** Syncs one key now (tests and benchmarks). */
-  sync(key: string): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { RunningController } from '../common/loop.js';
 
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** The ownerReferences patch that adopts `obj` for `owner` (or releases it). */
 export function ownerRefsPatch(refs: OwnerReference[], uid: string | undefined): { metadata: { ownerReferences: OwnerReference[]; uid?: string } } {
@@ -190,16 +183,5 @@ export async function startReplicaSetController(opts: ReplicaSetControllerOption
     if (failure !== undefined) throw new Error(failure.message);
   }
 
-  opts.informerFactory.start();
-  await opts.informerFactory.waitForSync();
-  const running = runWorkers(queue, opts.workers ?? 5, sync, { onError: opts.onError });
-  return {
-    sync,
-    async stop() {
-      for (const d of detach) d();
-      queue.shutDown();
-      await running;
-      await recorder.flush();
-    },
-  };
+  return runControllerLoop({ informerFactory: opts.informerFactory, queue, workers: opts.workers ?? 5, sync, detach, recorder, onError: opts.onError });
 }
