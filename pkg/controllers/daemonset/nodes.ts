@@ -5,7 +5,10 @@
  * node affinity, and taints against the template's tolerations plus the
  * ones every daemon pod gets.
  */
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import type { Node, NodeSelectorTerm, PodSpec, Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import { matchesTerm, toleratesTaint } from '../../api/node-selection.js';
+
+export { toleratesTaint } from '../../api/node-selection.js';
 import type { DaemonSet } from 'kubernetes-types/apps/v1.js';
 
 /** Whether a daemon pod should be created on a node, and whether an existing one may stay. */
@@ -43,67 +46,14 @@ export function withDaemonTolerations(spec: PodSpec): Toleration[] {
   return out;
 }
 
-/** Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if ((t.effect ?? '') !== '' && t.effect !== taint.effect) return false;
-  if ((t.key ?? '') !== '' && t.key !== taint.key) return false;
-  switch (t.operator ?? 'Equal') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
 /** The first taint passing `filter` that no toleration tolerates (FindMatchingUntoleratedTaint). */
 export function untoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[], filter: (t: Taint) => boolean): Taint | undefined {
   return taints.find((taint) => filter(taint) && !tolerations.some((t) => toleratesTaint(t, taint)));
 }
 
-const INT_RE = /^[+-]?\d+$/;
-
-function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || values.length !== 1 || !INT_RE.test(value) || !INT_RE.test(values[0])) return false;
-      const l = BigInt(value);
-      const rv = BigInt(values[0]);
-      return r.operator === 'Gt' ? l > rv : l < rv;
-    }
-    default:
-      return false;
-  }
-}
-
-/** One NodeSelectorTerm: every expression (labels) and field (metadata.name) holds; an empty term matches nothing. */
+/** One NodeSelectorTerm against a node (see api/node-selection). */
 export function termMatches(term: NodeSelectorTerm, node: Node): boolean {
-  const exprs = term.matchExpressions ?? [];
-  const fields = term.matchFields ?? [];
-  if (exprs.length === 0 && fields.length === 0) return false;
-  const labels = node.metadata?.labels ?? {};
-  for (const e of exprs) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    if (!requirementMatches(e, has ? labels[e.key] : undefined)) return false;
-  }
-  for (const f of fields) {
-    // Only metadata.name is a supported field, with In/NotIn.
-    if (f.key !== 'metadata.name' || (f.operator !== 'In' && f.operator !== 'NotIn')) return false;
-    if (!requirementMatches(f, node.metadata?.name ?? '')) return false;
-  }
-  return true;
+  return matchesTerm(term, node.metadata?.labels ?? {}, node.metadata?.name ?? '');
 }
 
 /** nodeSelector and required node affinity of a pod spec against a node (GetRequiredNodeAffinity.Match). */

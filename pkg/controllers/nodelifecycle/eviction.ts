@@ -6,7 +6,7 @@
  * them for ever stays.
  */
 import type { Node, Taint, Toleration } from 'kubernetes-types/core/v1.js';
-import { toleratesTaint } from '../../scheduler/plugins/taint-toleration.js';
+import { toleratesTaint } from '../../api/node-selection.js';
 
 export type EvictionDecision = { type: 'keep' } | { type: 'now' } | { type: 'after'; ms: number };
 

@@ -3,6 +3,9 @@
  * untolerated PreferNoSchedule taints lower the node's score.
  */
 import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import { toleratesTaint } from '../../api/node-selection.js';
+
+export { toleratesTaint } from '../../api/node-selection.js';
 import { FITS, MAX_NODE_SCORE, unfit, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
 
 export const NAME = 'TaintToleration';
@@ -10,21 +13,6 @@ export const NAME = 'TaintToleration';
 /** The reason kube-scheduler gives for a taint the pod does not tolerate. */
 export function errReasonUntolerated(taint: Pick<Taint, 'key' | 'value'>): string {
   return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
-}
-
-/** v1.Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
 }
 
 /** The first NoSchedule/NoExecute taint the tolerations don't cover, or undefined when the pod fits. */
