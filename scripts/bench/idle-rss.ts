@@ -1,10 +1,11 @@
 /**
  * Resident memory of an idle `orch server`: start it, do a little work
  * (a namespace, a few ConfigMaps and a Deployment, a list, a watch that stays
- * open), wait ~5 s idle, then read VmRSS (and the peak, VmHWM) from
+ * open), wait 30 s idle (V8's memory reducer gives back the young
+ * generation some seconds after the last burst), then read VmRSS (and the peak, VmHWM) from
  * /proc/<pid>/status. Target: RSS < 100 MB.
  * Requires `npm run build` first.
- * Usage: node --import=tsx scripts/bench/idle-rss.ts [--idle 5]
+ * Usage: node --import=tsx scripts/bench/idle-rss.ts [--idle 30]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { adminToken, requireBuild, rssMiB, startReadyServer, trustingAgent } from './lib/orch-process.js';
 
-const { values } = parseArgs({ options: { idle: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { idle: { type: 'string', default: '30' } } });
 const idleS = Number(values.idle);
 requireBuild();
 
