@@ -115,7 +115,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     // The port is known only now (it may have been 0): the kubernetes Endpoints need it.
     await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr });
     ready = true;
-    // Loaded after the API is ready: the controllers are not on the path to /readyz.
+    const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const kubeconfigPath = cfg.writeKubeconfig ?? defaultKubeconfigPath({ isRoot: cfg.isRoot, dataDir: cfg.dataDir });
+    await writeKubeconfig({ path: kubeconfigPath, mode: cfg.writeKubeconfigMode, server: url, caPem: tls.caCertPem, token: creds.adminToken });
+    log(`orch server listening on ${url}; kubeconfig written to ${kubeconfigPath}`);
+    // Loaded once the API serves and the kubeconfig is written: the controllers are not on the path to /readyz.
     const { startControlPlane } = await import('./control-plane.js');
     const controlPlane = await startControlPlane(api, {
       clusterCidr: cfg.clusterCidr,
@@ -127,11 +132,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       token: creds.adminToken,
       log,
     });
-    const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
-    const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const kubeconfigPath = cfg.writeKubeconfig ?? defaultKubeconfigPath({ isRoot: cfg.isRoot, dataDir: cfg.dataDir });
-    await writeKubeconfig({ path: kubeconfigPath, mode: cfg.writeKubeconfigMode, server: url, caPem: tls.caCertPem, token: creds.adminToken });
-    log(`orch server listening on ${url}; kubeconfig written to ${kubeconfigPath}`);
 
     const server = httpsServer;
     let closing: Promise<void> | undefined;
