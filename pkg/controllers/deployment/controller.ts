@@ -13,9 +13,9 @@ import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer, type SharedInformerFactory } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { runControllerLoop } from '../common/loop.js';
-import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.js';
+import { fromLabelSelectorObject, matchesLabels, type LabelSelector } from '../../api/selectors.js';
 import { withControllerRef, withoutOwnerRef } from '../replicaset/claim.js';
-import { ownerRefsPatch, type RunningController } from '../replicaset/controller.js';
+import { claimCandidates, controlledBy, ensureOwnershipIndexes, ownerRefsPatch, type RunningController } from '../replicaset/controller.js';
 import { getControllerOf, newControllerRef } from '../replicaset/pods.js';
 import { collisionStatus, failedCreateStatus, syncDeployment } from './sync.js';
 
@@ -50,6 +50,20 @@ function deploymentsForReplicaSet(dInformer: Informer<Deployment>, rs: ReplicaSe
   return dInformer.byNamespace(ns).filter((d) => selects(d, rs.metadata?.labels));
 }
 
+/**
+ * The pods of `replicaSets` that the deployment's selector matches: all that
+ * sync reads (Recreate waits for old ones to be gone), without scanning the namespace.
+ */
+export function podsOf(podInformer: Informer<Pod>, d: Deployment, namespace: string, replicaSets: readonly ReplicaSet[]): Pod[] {
+  let selector: LabelSelector;
+  try {
+    selector = fromLabelSelectorObject(d.spec?.selector);
+  } catch {
+    return [];
+  }
+  return replicaSets.flatMap((rs) => controlledBy(podInformer, namespace, rs.metadata?.uid ?? '').filter((p) => matchesLabels(selector, p.metadata?.labels)));
+}
+
 /** Starts the Deployment controller on shared informers; resolves once caches are synced. */
 export async function startDeploymentController(opts: DeploymentControllerOptions): Promise<RunningController> {
   const { client } = opts;
@@ -61,6 +75,8 @@ export async function startDeploymentController(opts: DeploymentControllerOption
   const queue = new WorkQueue<string>();
   const dClient = client.resource('deployments');
   const rsClient = client.resource('replicasets');
+  ensureOwnershipIndexes(rsInformer);
+  ensureOwnershipIndexes(podInformer);
 
   const enqueueFor = (rs: ReplicaSet): void => {
     for (const d of deploymentsForReplicaSet(dInformer, rs)) queue.add(keyOf(d));
@@ -95,8 +111,9 @@ export async function startDeploymentController(opts: DeploymentControllerOption
     if (d === undefined) return;
     const { namespace = '' } = splitKey(key);
     const name = d.metadata?.name ?? '';
-    const rsList = rsInformer.byNamespace(namespace);
-    const pods = podInformer.byNamespace(namespace).filter((p) => selects(d, p.metadata?.labels));
+    // Our replica sets and the namespace's orphans (claiming picks); their pods that the selector (parsed once) matches.
+    const rsList = claimCandidates(rsInformer, namespace, d.metadata?.uid ?? '');
+    const pods = podsOf(podInformer, d, namespace, rsList);
     const result = syncDeployment({ deployment: d, replicaSets: rsList, pods, now: now() });
     let resourceVersion = d.metadata?.resourceVersion;
     const ref = newControllerRef(d, 'apps/v1', 'Deployment');

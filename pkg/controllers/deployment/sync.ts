@@ -55,9 +55,9 @@ export interface DeploymentSyncResult {
 /** What one sync reads. */
 export interface DeploymentSyncInput {
   deployment: Deployment;
-  /** Every ReplicaSet of the deployment's namespace (claiming picks ours). */
+  /** The ReplicaSets this deployment controls plus the namespace's orphans (claiming picks ours). */
   replicaSets: readonly ReplicaSet[];
-  /** Pods of the namespace; Recreate waits for old ones to be gone. */
+  /** Pods of those ReplicaSets; Recreate waits for old ones to be gone. */
   pods: readonly Pod[];
   /** ms since the epoch. */
   now: number;

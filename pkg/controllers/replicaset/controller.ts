@@ -7,10 +7,10 @@
 import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import type { Client } from '../../client/client.js';
+import type { Client, ObjectLike } from '../../client/client.js';
 import { isNotFound } from '../../client/errors.js';
 import { EventRecorder } from '../../client/events.js';
-import { keyOf, splitKey, type Informer, type SharedInformerFactory } from '../../client/informer.js';
+import { keyOf, splitKey, type IndexFunc, type Informer, type SharedInformerFactory } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { errorMessage, runControllerLoop, type RunningController } from '../common/loop.js';
 import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.js';
@@ -33,6 +33,62 @@ export interface ReplicaSetControllerOptions {
 
 export type { RunningController } from '../common/loop.js';
 
+
+/**
+ * Index of objects by the uid of their controller ownerReference, so a
+ * controller's sync reads its own objects instead of its whole namespace
+ * (Kubernetes' "controller-uid" index). Shared by the ReplicaSet and
+ * Deployment controllers on the pods and replicasets informers.
+ */
+export const CONTROLLER_UID_INDEX = 'orch-controller-uid';
+/** Index of objects without a controller ref by namespace: the orphans a controller may adopt. */
+export const ORPHANS_BY_NAMESPACE_INDEX = 'orch-orphans-by-namespace';
+
+/** CONTROLLER_UID_INDEX's function: the controller ref's uid, if any. */
+export function controllerUidOf(obj: ObjectLike): string[] {
+  const ref = getControllerOf(obj);
+  return ref === undefined ? [] : [ref.uid];
+}
+
+/** ORPHANS_BY_NAMESPACE_INDEX's function: the namespace of an object with no controller ref. */
+export function orphanNamespaceOf(obj: ObjectLike): string[] {
+  return getControllerOf(obj) === undefined ? [obj.metadata?.namespace ?? ''] : [];
+}
+
+/**
+ * Adds an indexer unless the informer has one of that name already: informers
+ * are shared, and several controllers (or restarts on one factory) add the same
+ * index, which addIndexer refuses twice.
+ */
+export function ensureIndexer<T extends ObjectLike>(informer: Informer<T>, name: string, fn: IndexFunc<T>): void {
+  try {
+    informer.byIndex(name, '');
+    return;
+  } catch {
+    // byIndex throws only for an unknown index: add it below.
+  }
+  informer.addIndexer(name, fn);
+}
+
+/** Adds the controller-uid and orphan indexes to an informer (idempotent). */
+export function ensureOwnershipIndexes<T extends ObjectLike>(informer: Informer<T>): void {
+  ensureIndexer(informer, CONTROLLER_UID_INDEX, controllerUidOf);
+  ensureIndexer(informer, ORPHANS_BY_NAMESPACE_INDEX, orphanNamespaceOf);
+}
+
+/**
+ * What a controller with `uid` in `namespace` may claim: objects whose
+ * controller ref is `uid` (owned, or to release) plus the namespace's orphans
+ * (to adopt). Objects of other controllers are never read.
+ */
+export function claimCandidates<T extends ObjectLike>(informer: Informer<T>, namespace: string, uid: string): T[] {
+  return [...controlledBy(informer, namespace, uid), ...informer.byIndex(ORPHANS_BY_NAMESPACE_INDEX, namespace)];
+}
+
+/** Objects of `namespace` whose controller ref has `uid` (owner references never cross namespaces). */
+export function controlledBy<T extends ObjectLike>(informer: Informer<T>, namespace: string, uid: string): T[] {
+  return informer.byIndex(CONTROLLER_UID_INDEX, uid).filter((o) => (o.metadata?.namespace ?? '') === namespace);
+}
 
 /** The ownerReferences patch that adopts `obj` for `owner` (or releases it). */
 export function ownerRefsPatch(refs: OwnerReference[], uid: string | undefined): { metadata: { ownerReferences: OwnerReference[]; uid?: string } } {
@@ -69,6 +125,8 @@ export async function startReplicaSetController(opts: ReplicaSetControllerOption
   const expectations = new Expectations(now);
   const rsClient = client.resource('replicasets');
   const podClient = client.resource('pods');
+  ensureOwnershipIndexes(podInformer);
+  ensureOwnershipIndexes(rsInformer);
 
   const enqueuePodOwners = (pod: Pod): void => {
     for (const rs of ownersOfPod(rsInformer, pod)) queue.add(keyOf(rs));
@@ -116,12 +174,16 @@ export async function startReplicaSetController(opts: ReplicaSetControllerOption
     }
     const rs = cached;
     const { namespace = '' } = splitKey(key);
-    const nsPods = podInformer.byNamespace(namespace);
+    // Our pods (owned, or to release) and the namespace's orphans (to adopt): never other controllers' pods.
+    const candidates = claimCandidates(podInformer, namespace, rs.metadata?.uid ?? '');
     const ownerUid = getControllerOf(rs)?.uid;
-    const siblings = ownerUid === undefined ? [] : rsInformer.byNamespace(namespace).filter((x) => x !== rs && getControllerOf(x)?.uid === ownerUid).map((x) => x.metadata?.uid);
-    const siblingSet = new Set(siblings);
-    const related = nsPods.filter((p) => isPodActive(p) && siblingSet.has(getControllerOf(p)?.uid));
-    const plan = planReplicaSet(rs, nsPods, { burst: opts.burst, related, manage: expectations.satisfied(key) });
+    // Sibling ReplicaSets' active pods, read only when the plan deletes some.
+    const related = (): Pod[] => {
+      if (ownerUid === undefined) return [];
+      const siblings = controlledBy(rsInformer, namespace, ownerUid).filter((x) => x !== rs);
+      return siblings.flatMap((x) => controlledBy(podInformer, namespace, x.metadata?.uid ?? '').filter(isPodActive));
+    };
+    const plan = planReplicaSet(rs, candidates, { burst: opts.burst, related, manage: expectations.satisfied(key) });
 
     let failure: ManageFailure | undefined;
     const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');

@@ -29,8 +29,11 @@ export interface ReplicaSetPlan {
 /** Options of planReplicaSet. */
 export interface ReplicaSetPlanOptions {
   burst?: number;
-  /** Active pods of sibling ReplicaSets under the same owner: doubled-up nodes lose pods first. */
-  related?: Pod[];
+  /**
+   * Active pods of sibling ReplicaSets under the same owner: doubled-up nodes
+   * lose pods first. A function is called only when pods are to be deleted.
+   */
+  related?: Pod[] | (() => Pod[]);
   /**
    * False while earlier creations/deletions are not yet observed
    * (expectations unsatisfied) or the ReplicaSet is being deleted: claim,
@@ -39,7 +42,10 @@ export interface ReplicaSetPlanOptions {
   manage?: boolean;
 }
 
-/** Decides adoption/release and the create/delete diff for `rs` over the pods of its namespace. */
+/**
+ * Decides adoption/release and the create/delete diff for `rs` over candidate
+ * pods: its own and the namespace's orphans suffice (others' pods are ignored).
+ */
 export function planReplicaSet(rs: ReplicaSet, namespacePods: readonly Pod[], opts: ReplicaSetPlanOptions = {}): ReplicaSetPlan {
   const burst = opts.burst ?? RS_BURST_REPLICAS;
   const claim = claimObjects(
@@ -57,7 +63,10 @@ export function planReplicaSet(rs: ReplicaSet, namespacePods: readonly Pod[], op
   if (!manage) return plan;
   const diff = pods.length - (rs.spec?.replicas ?? 1);
   if (diff < 0) plan.create = Math.min(-diff, burst);
-  else if (diff > 0) plan.delete = podsToDelete(pods, opts.related ?? [], Math.min(diff, burst));
+  else if (diff > 0) {
+    const related = typeof opts.related === 'function' ? opts.related() : (opts.related ?? []);
+    plan.delete = podsToDelete(pods, related, Math.min(diff, burst));
+  }
   return plan;
 }
 

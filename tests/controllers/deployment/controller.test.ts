@@ -6,8 +6,9 @@ import { waitFor } from '../../helpers/wait.js';
 import { startHollowNodes } from '../../helpers/hollow-nodes.js';
 import { Client } from '../../../pkg/client/client.js';
 import { inProcessTransport } from '../../../pkg/client/transport.js';
-import { SharedInformerFactory } from '../../../pkg/client/informer.js';
-import { startReplicaSetController } from '../../../pkg/controllers/replicaset/controller.js';
+import { SharedInformerFactory, type Informer } from '../../../pkg/client/informer.js';
+import type { ObjectLike } from '../../../pkg/client/client.js';
+import { CONTROLLER_UID_INDEX, startReplicaSetController } from '../../../pkg/controllers/replicaset/controller.js';
 import { startDeploymentController } from '../../../pkg/controllers/deployment/controller.js';
 
 /** kubectl rollout status's verdict. */
@@ -19,6 +20,33 @@ function rolledOut(d: Deployment | undefined): boolean {
   if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return false;
   return (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0);
 }
+
+/** Records what is read from an informer's cache (byNamespace goes through byIndex) until stop() is called. */
+function spyReads<T extends ObjectLike>(inf: Informer<T>): { read: T[]; namespaceScans: () => number; stop: () => void } {
+  const read: T[] = [];
+  let scans = 0;
+  const byIndex = inf.byIndex.bind(inf);
+  const byNamespace = inf.byNamespace.bind(inf);
+  inf.byIndex = (name, value) => {
+    const out = byIndex(name, value);
+    read.push(...out);
+    return out;
+  };
+  inf.byNamespace = (ns) => {
+    scans++;
+    return byNamespace(ns);
+  };
+  return {
+    read,
+    namespaceScans: () => scans,
+    stop: () => {
+      inf.byIndex = byIndex;
+      inf.byNamespace = byNamespace;
+    },
+  };
+}
+
+const controllerUid = (o: ObjectLike): string | undefined => o.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
 
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
@@ -110,5 +138,37 @@ t.test('Deployment controller rolls out through the API', async (t) => {
     await waitFor(() => rolledOut(get()) && get()?.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '4', 20_000, 'recreate');
     off();
     t.notOk(mixed);
+  });
+
+  t.test("a rollout reads its own replica sets and pods, never another deployment's", async (t) => {
+    const make = (name: string): Deployment => ({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+      spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } } },
+    });
+    await dClient.create(make('alpha'));
+    await dClient.create(make('beta'));
+    const byName = (name: string) => dInformer.getByName('default', name);
+    await waitFor(() => rolledOut(byName('alpha')) && rolledOut(byName('beta')), 20_000, 'alpha and beta rolled out');
+    const alphaUid = byName('alpha')?.metadata?.uid ?? '';
+    const betaUid = byName('beta')?.metadata?.uid ?? '';
+    const betaRSUids = new Set(rsInformer.byIndex(CONTROLLER_UID_INDEX, betaUid).map((rs) => rs.metadata?.uid));
+    t.equal(betaRSUids.size, 1, 'beta has its replica set');
+
+    const rsReads = spyReads(rsInformer);
+    const podReads = spyReads(podInformer);
+    t.teardown(() => {
+      rsReads.stop();
+      podReads.stop();
+    });
+    await dClient.patch('alpha', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:1.26' }] } } } });
+    await waitFor(() => rolledOut(byName('alpha')) && byName('alpha')?.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '2', 20_000, 'alpha rollout');
+    rsReads.stop();
+    podReads.stop();
+
+    t.equal(rsReads.namespaceScans(), 0, 'no replica set scan of the namespace');
+    t.equal(podReads.namespaceScans(), 0, 'no pod scan of the namespace');
+    t.ok(rsReads.read.some((rs) => controllerUid(rs) === alphaUid), "alpha's replica sets were read");
+    t.notOk(rsReads.read.some((rs) => controllerUid(rs) === betaUid), "no replica set of beta was read");
+    t.notOk(podReads.read.some((p) => betaRSUids.has(controllerUid(p))), 'no pod of beta was read');
   });
 });

@@ -7,7 +7,7 @@ import { startHollowNodes } from '../../helpers/hollow-nodes.js';
 import { Client } from '../../../pkg/client/client.js';
 import { inProcessTransport } from '../../../pkg/client/transport.js';
 import { SharedInformerFactory } from '../../../pkg/client/informer.js';
-import { startReplicaSetController } from '../../../pkg/controllers/replicaset/controller.js';
+import { CONTROLLER_UID_INDEX, ORPHANS_BY_NAMESPACE_INDEX, ensureOwnershipIndexes, startReplicaSetController } from '../../../pkg/controllers/replicaset/controller.js';
 
 function replicaSet(name: string, replicas: number): ReplicaSet {
   return {
@@ -15,6 +15,10 @@ function replicaSet(name: string, replicas: number): ReplicaSet {
     metadata: { name, namespace: 'default' },
     spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } } },
   };
+}
+
+function getControllerUid(pod: Pod | undefined): string | undefined {
+  return pod?.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
 }
 
 t.test('ReplicaSet controller against the in-process API server', async (t) => {
@@ -86,5 +90,56 @@ t.test('ReplicaSet controller against the in-process API server', async (t) => {
     // Give any duplicate creates a chance to show up.
     await new Promise((r) => setTimeout(r, 200));
     t.equal(podsOf('big').length, 60);
+  });
+
+  t.test('a sync reads its own pods and the orphans only; orphans are adopted through the orphan index', async (t) => {
+    t.doesNotThrow(() => ensureOwnershipIndexes(podInformer), 'adding the shared indexes again is harmless');
+    await rsClient.create(replicaSet('other', 3));
+    await rsClient.create(replicaSet('mine', 2));
+    await waitFor(() => statusOf('other')?.readyReplicas === 3 && statusOf('mine')?.readyReplicas === 2, 15_000, 'both ready');
+    const mineUid = rsInformer.getByName('default', 'mine')?.metadata?.uid ?? '';
+    const otherUid = rsInformer.getByName('default', 'other')?.metadata?.uid ?? '';
+    t.ok(mineUid !== '' && otherUid !== '', 'both have uids');
+
+    // Record every pod the controller reads from the shared pod cache while it syncs 'mine'.
+    const read: Pod[] = [];
+    const orphanLookups: Pod[] = [];
+    let namespaceScans = 0;
+    const byIndex = podInformer.byIndex.bind(podInformer);
+    const byNamespace = podInformer.byNamespace.bind(podInformer);
+    podInformer.byIndex = (name, value) => {
+      const out = byIndex(name, value);
+      read.push(...out);
+      if (name === ORPHANS_BY_NAMESPACE_INDEX) orphanLookups.push(...out);
+      return out;
+    };
+    podInformer.byNamespace = (ns) => {
+      namespaceScans++;
+      return byNamespace(ns);
+    };
+    t.teardown(() => {
+      podInformer.byIndex = byIndex;
+      podInformer.byNamespace = byNamespace;
+    });
+
+    let adopted = false;
+    const off = podInformer.addEventHandler({
+      onUpdate: (_o, p) => {
+        if (p.metadata?.name === 'stray-mine' && getControllerUid(p) === mineUid) adopted = true;
+      },
+    });
+    t.teardown(off);
+    await podClient.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stray-mine', labels: { app: 'mine' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    await waitFor(() => adopted, 15_000, 'stray adopted by mine');
+    await waitFor(() => statusOf('mine')?.replicas === 2 && byIndex(CONTROLLER_UID_INDEX, mineUid).filter((p) => p.metadata?.deletionTimestamp === undefined).length === 2, 15_000, 'back to 2');
+    podInformer.byIndex = byIndex;
+    podInformer.byNamespace = byNamespace;
+
+    t.equal(namespaceScans, 0, 'no sync scanned the namespace');
+    t.ok(orphanLookups.some((p) => p.metadata?.name === 'stray-mine'), 'the stray was found through the orphan index');
+    t.ok(read.length > 0, 'the controller read pods through the indexes');
+    t.notOk(read.some((p) => getControllerUid(p) === otherUid), "no pod of 'other' was read");
+    t.ok(read.every((p) => getControllerUid(p) === mineUid || getControllerUid(p) === undefined), "only 'mine' pods and orphans were read");
+    t.equal(podsOf('other').length, 3, "'other' untouched");
   });
 });

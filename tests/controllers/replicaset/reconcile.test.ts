@@ -90,3 +90,21 @@ t.test('pod for a replica', async (t) => {
   t.same(p.metadata?.labels, { app: 'a', extra: 'x' });
   t.same(p.metadata?.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'r', uid: 'rs-uid', controller: true, blockOwnerDeletion: true }]);
 });
+
+t.test('related pods given as a function are read only when deleting, and used like a list', async (t) => {
+  let calls = 0;
+  const a = pod({ node: 'n1' });
+  const b = pod({ node: 'n2' });
+  const sibling = pod({ owned: false, node: 'n1' });
+  const related = (): Pod[] => {
+    calls++;
+    return [sibling];
+  };
+  const steady = planReplicaSet(rs(2), [a, b], { related });
+  t.equal(steady.delete.length, 0);
+  t.equal(calls, 0, 'no deletion, no read');
+  const viaFn = planReplicaSet(rs(1), [a, b], { related });
+  t.equal(calls, 1);
+  t.same(viaFn.delete.map((p) => p.metadata?.name), planReplicaSet(rs(1), [a, b], { related: [sibling] }).delete.map((p) => p.metadata?.name));
+  t.equal(viaFn.delete[0]?.metadata?.name, a.metadata?.name, 'the pod doubled up with a sibling goes first');
+});
