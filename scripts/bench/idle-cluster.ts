@@ -6,9 +6,9 @@
  * RSS read at the end (target < 500 MB). Also reported: how long the
  * roll-out took, how many writes the idle minute saw (resourceVersion
  * delta), and the hollow-node process's own CPU.
- * Each Deployment gets its own namespace unless --namespaces says fewer:
- * with all 15,000 pods in one namespace the ReplicaSet controller's sync,
- * which scans every pod of the namespace, makes the roll-out quadratic.
+ * Each Deployment gets its own namespace unless --namespaces says fewer
+ * (--namespaces 1 puts all 15,000 pods in one namespace: the case that was
+ * quadratic before the controllers indexed pods by controller uid).
  * Requires `npm run build` first.
  * Usage: node --import=tsx scripts/bench/idle-cluster.ts [--nodes 500] [--deployments 30] [--replicas 500] [--namespaces 30] [--idle 60] [--settle 15] [--profile] [--heap-snapshot]
  */
