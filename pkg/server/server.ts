@@ -11,7 +11,7 @@ import type { Backend } from '../../embedded-store/types.js';
 import { createApiServer, type ApiServer } from '../apiserver/app.js';
 import { prepareDataDir, type ServerPaths } from './datadir.js';
 import { ensureServerTls } from './tls.js';
-import { ensureServerToken, loadCredentials, checkBearer } from './token.js';
+import { ensureServerToken, loadCredentials, bearerChecker } from './token.js';
 import { defaultKubeconfigPath, writeKubeconfig } from './kubeconfig.js';
 import { bootstrapObjects } from './bootstrap.js';
 import type { ControllerSettings } from './control-plane.js';
@@ -98,7 +98,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const api = createApiServer({
       backend,
       isReady: () => ready,
-      authenticate: (h) => checkBearer(h, creds.adminToken),
+      authenticate: bearerChecker(creds.adminToken),
       serverAddress: `${advertise}:${cfg.httpsListenPort}`,
       caBundle: tls.caCertPem,
       serviceCidr: cfg.serviceCidr,

@@ -123,13 +123,18 @@ export async function loadCredentials(dataDir: string): Promise<Credentials> {
   return { adminToken: await loadOrCreateAdminToken(dataDir) };
 }
 
-/** Whether an Authorization header carries `Bearer <expected>`; constant-time in the token. */
-export function checkBearer(header: string | undefined | null, expected: string): boolean {
-  if (!header || expected === '') return false;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) return false;
+/**
+ * Whether an Authorization header carries `Bearer <expected>`, constant-time
+ * in the token; the expected digest is computed once, as the API server asks
+ * on every request.
+ */
+export function bearerChecker(expected: string): (header: string | undefined | null) => boolean {
   // Comparing digests keeps the comparison length-independent.
-  const a = createHash('sha256').update(m[1] ?? '').digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  const want = createHash('sha256').update(expected).digest();
+  return (header) => {
+    if (!header || expected === '') return false;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) return false;
+    return timingSafeEqual(createHash('sha256').update(m[1] ?? '').digest(), want);
+  };
 }

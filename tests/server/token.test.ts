@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import {
   TokenError,
   caHash,
-  checkBearer,
+  bearerChecker,
   ensureServerToken,
   formatToken,
   loadCredentials,
@@ -96,7 +96,7 @@ t.test('admin token', async (t) => {
   t.match(await loadOrCreateAdminToken(other), /^[A-Za-z0-9_-]{40,}$/);
 });
 
-t.test('checkBearer', async (t) => {
+t.test('bearerChecker', async (t) => {
   const cases: [string | undefined, string, boolean][] = [
     ['Bearer abc', 'abc', true],
     ['bearer abc', 'abc', true],
@@ -111,5 +111,5 @@ t.test('checkBearer', async (t) => {
     [undefined, 'abc', false],
     ['Bearer ', '', false],
   ];
-  for (const [header, expected, want] of cases) t.equal(checkBearer(header, expected), want, `${String(header)} vs ${expected}`);
+  for (const [header, expected, want] of cases) t.equal(bearerChecker(expected)(header), want, `${String(header)} vs ${expected}`);
 });
