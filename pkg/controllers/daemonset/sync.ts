@@ -18,7 +18,7 @@ import type { Affinity, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { fromLabelSelectorObject } from '../../api/selectors.js';
 import { claimObjects } from '../replicaset/claim.js';
 import { computeTemplateHash } from '../replicaset/hash.js';
-import { isPodAvailable, isPodReady, newControllerRef, podFromTemplate, timeOf } from '../replicaset/pods.js';
+import { byCreation, isPodAvailable, isPodReady, newControllerRef, podFromTemplate } from '../replicaset/pods.js';
 import { scaledValue } from '../deployment/util.js';
 import { nodeShouldRunDaemonPod, withDaemonTolerations } from './nodes.js';
 
@@ -114,12 +114,7 @@ function byCreationAndPhase(a: Pod, b: Pod): number {
   const sa = (a.spec?.nodeName ?? '') !== '';
   const sb = (b.spec?.nodeName ?? '') !== '';
   if (sa !== sb) return sa ? -1 : 1;
-  const ta = timeOf(a.metadata?.creationTimestamp) ?? 0;
-  const tb = timeOf(b.metadata?.creationTimestamp) ?? 0;
-  if (ta !== tb) return ta - tb;
-  const na = a.metadata?.name ?? '';
-  const nb = b.metadata?.name ?? '';
-  return na < nb ? -1 : na > nb ? 1 : 0;
+  return byCreation(a, b);
 }
 
 function isTerminal(p: Pod): boolean {

@@ -6,7 +6,9 @@
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { canonicalJson } from '../replicaset/hash.js';
-import { timeOf } from '../replicaset/pods.js';
+import { byCreation, timeOf } from '../replicaset/pods.js';
+
+export { byCreation } from '../replicaset/pods.js';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
@@ -201,16 +203,6 @@ function withoutHash(t: PodTemplateSpec | undefined): unknown {
 /** EqualIgnoreHash: templates equal but for pod-template-hash (nil and empty compare equal). */
 export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
   return canonicalJson(withoutHash(a)) === canonicalJson(withoutHash(b));
-}
-
-/** Older first, then by name (ReplicaSetsByCreationTimestamp). */
-export function byCreation(a: ReplicaSet, b: ReplicaSet): number {
-  const ta = timeOf(a.metadata?.creationTimestamp) ?? 0;
-  const tb = timeOf(b.metadata?.creationTimestamp) ?? 0;
-  if (ta !== tb) return ta - tb;
-  const na = a.metadata?.name ?? '';
-  const nb = b.metadata?.name ?? '';
-  return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
 /** Larger first; equal sizes older first (ReplicaSetsBySizeOlder). */

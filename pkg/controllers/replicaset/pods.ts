@@ -4,7 +4,7 @@
  * controller_utils.go and pkg/api/v1/pod/util.go. Pure functions over plain
  * objects.
  */
-import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 
 /** Enough of an object to become an owner. */
@@ -53,6 +53,16 @@ export function podReadyTime(pod: Pod): number | undefined {
   if (c?.status !== 'True' || c.lastTransitionTime === undefined) return undefined;
   const t = Date.parse(c.lastTransitionTime);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/** Older first, then by name (Kubernetes' ...ByCreationTimestamp orderings). */
+export function byCreation(a: { metadata?: ObjectMeta }, b: { metadata?: ObjectMeta }): number {
+  const ta = timeOf(a.metadata?.creationTimestamp) ?? 0;
+  const tb = timeOf(b.metadata?.creationTimestamp) ?? 0;
+  if (ta !== tb) return ta - tb;
+  const na = a.metadata?.name ?? '';
+  const nb = b.metadata?.name ?? '';
+  return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
 /**

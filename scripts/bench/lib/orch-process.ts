@@ -6,11 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 
-export const ORCH_BIN = resolve(import.meta.dirname, '../../../dist/cmd/orch.js');
+// One definition of where the built CLI is and how to pick a port, shared with the tests.
+import { ORCH_BIN, freePort } from '../../../tests/helpers/server-process.js';
+
+export { ORCH_BIN, freePort };
 
 /** Fails early, with the fix, when the build output is missing. */
 export function requireBuild(): void {
@@ -18,19 +20,6 @@ export function requireBuild(): void {
     process.stderr.write(`${ORCH_BIN} is missing: run \`npm run build\` first\n`);
     process.exit(1);
   }
-}
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
 }
 
 export interface Spawned {
