@@ -15,12 +15,18 @@ export interface StoredList {
   remaining: number;
 }
 
+/**
+ * One change to an object. Every watcher of a collection gets the same
+ * ObjectEvent (decoded once, not once per watcher): treat it as read-only.
+ */
 export interface ObjectEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
   /** The object before this change (MODIFIED, DELETED). */
   previous?: KubeObject;
   revision: number;
+  /** Encoded wire lines of this event, shared by watchers that encode it the same way. */
+  wire?: Map<string, Uint8Array>;
 }
 
 /** Key of one object: /registry/<group-resource>/<namespace>/<name>. */
@@ -41,6 +47,12 @@ function encode(obj: KubeObject): string {
 /** Decodes a stored value, stamping its revision as resourceVersion. */
 export function decode(kv: KeyValue): KubeObject {
   const obj = JSON.parse(kv.value) as KubeObject;
+  obj.metadata.resourceVersion = String(kv.modRevision);
+  return obj;
+}
+
+// What was just written need not be parsed back: the caller's object is what the row holds.
+function stamped(obj: KubeObject, kv: KeyValue): KubeObject {
   obj.metadata.resourceVersion = String(kv.modRevision);
   return obj;
 }
@@ -93,15 +105,16 @@ export class ObjectStore {
     }
   }
 
+  /** Stores a new object; returns `obj` itself (the caller's to keep) stamped with its resourceVersion. */
   async create(r: ResourceType, obj: KubeObject): Promise<KubeObject> {
     const kv = await this.backend.create(objectKey(r, obj.metadata.namespace, obj.metadata.name ?? ''), encode(obj));
-    return decode(kv);
+    return stamped(obj, kv);
   }
 
-  /** Compare-and-swap on the object's current revision. */
+  /** Compare-and-swap on the object's current revision; returns `obj` stamped with the new resourceVersion. */
   async update(r: ResourceType, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
     const kv = await this.backend.update(objectKey(r, obj.metadata.namespace, obj.metadata.name ?? ''), encode(obj), expectedRevision);
-    return decode(kv);
+    return stamped(obj, kv);
   }
 
   /** Deletes, returning the last value stamped with the deletion's revision. */
@@ -123,9 +136,38 @@ export class ObjectStore {
   }
 }
 
+/** A store event decoded on first use; `previous` only when a watcher asks (selector transitions). */
+class DecodedEvent implements ObjectEvent {
+  readonly type: ObjectEvent['type'];
+  readonly object: KubeObject;
+  readonly revision: number;
+  readonly wire = new Map<string, Uint8Array>();
+  private prev: KubeObject | undefined;
+  private prevDecoded = false;
+
+  constructor(private readonly event: WatchEvent) {
+    this.type = event.type === 'create' ? 'ADDED' : event.type === 'update' ? 'MODIFIED' : 'DELETED';
+    this.object = decode(event.kv);
+    this.revision = event.kv.modRevision;
+  }
+
+  get previous(): KubeObject | undefined {
+    if (!this.prevDecoded) {
+      this.prevDecoded = true;
+      this.prev = this.event.prevKv ? decode(this.event.prevKv) : undefined;
+    }
+    return this.prev;
+  }
+}
+
+// The watch hub hands the same WatchEvent to every watcher of a prefix: decode it once.
+const decodedEvents = new WeakMap<WatchEvent, DecodedEvent>();
+
 function toObjectEvent(e: WatchEvent): ObjectEvent {
-  const object = decode(e.kv);
-  const previous = e.prevKv ? decode(e.prevKv) : undefined;
-  const type = e.type === 'create' ? 'ADDED' : e.type === 'update' ? 'MODIFIED' : 'DELETED';
-  return { type, object, previous, revision: e.kv.modRevision };
+  let decoded = decodedEvents.get(e);
+  if (decoded === undefined) {
+    decoded = new DecodedEvent(e);
+    decodedEvents.set(e, decoded);
+  }
+  return decoded;
 }

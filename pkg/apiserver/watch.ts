@@ -19,9 +19,17 @@ export interface WatchParams {
   keep: (o: KubeObject) => boolean;
   /** Wire form of an object (itself, a one-row Table, metadata only). */
   encode: (o: KubeObject) => unknown;
+  /**
+   * Names the encoding when equal objects always encode to the same bytes
+   * (not a Table, whose first row carries the columns): such a watcher's
+   * lines are cached on the event and shared with other watchers.
+   */
+  wireKey?: string;
   bookmarks: boolean;
   bookmarkIntervalMs: number;
   timeoutMs: number;
+  /** False when `keep` accepts everything: no selector transitions to work out. */
+  selective?: boolean;
   /** Events buffered for a slow client before the watch is ended. */
   maxBuffered?: number;
 }
@@ -67,9 +75,7 @@ export async function openWatch(p: WatchParams): Promise<ReadableStream<Uint8Arr
 
   function send(e: WireEvent): void {
     if (closed) return;
-    controller.enqueue(encoder.encode(JSON.stringify(e) + '\n'));
-    // A client that stops reading would make us buffer forever: end its watch, it will re-watch.
-    if ((controller.desiredSize ?? 0) < -maxBuffered) finish(true);
+    sendLine(encoder.encode(JSON.stringify(e) + '\n'));
   }
 
   function bookmark(annotations?: Record<string, string>): void {
@@ -78,20 +84,45 @@ export async function openWatch(p: WatchParams): Promise<ReadableStream<Uint8Arr
     send({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata } });
   }
 
+  function sendLine(line: Uint8Array): void {
+    if (closed) return;
+    controller.enqueue(line);
+    // A client that stops reading would make us buffer forever: end its watch, it will re-watch.
+    if ((controller.desiredSize ?? 0) < -maxBuffered) finish(true);
+  }
+
+  /** Sends a live event as `type`, reusing the line another watcher already encoded the same way. */
+  function sendEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', e: ObjectEvent): void {
+    if (closed) return;
+    if (p.wireKey === undefined || e.wire === undefined) return send({ type, object: p.encode(e.object) });
+    const key = `${type} ${p.wireKey}`;
+    let line = e.wire.get(key);
+    if (line === undefined) {
+      line = encoder.encode(JSON.stringify({ type, object: p.encode(e.object) }) + '\n');
+      e.wire.set(key, line);
+    }
+    sendLine(line);
+  }
+
+  // Everything a watcher matches on is in the new object except for a
+  // selector watch, which needs the old one to see an object leave it.
+  const selective = p.selective ?? true;
+
   function onEvent(e: ObjectEvent): void {
+    if (!selective) return sendEvent(e.type, e);
     const nowMatches = p.keep(e.object);
     if (e.type === 'ADDED') {
-      if (nowMatches) send({ type: 'ADDED', object: p.encode(e.object) });
+      if (nowMatches) sendEvent('ADDED', e);
       return;
     }
     if (e.type === 'DELETED') {
-      if (p.keep(e.previous ?? e.object)) send({ type: 'DELETED', object: p.encode(e.object) });
+      if (p.keep(e.previous ?? e.object)) sendEvent('DELETED', e);
       return;
     }
     const before = e.previous ? p.keep(e.previous) : false;
-    if (nowMatches && before) send({ type: 'MODIFIED', object: p.encode(e.object) });
-    else if (nowMatches) send({ type: 'ADDED', object: p.encode(e.object) });
-    else if (before) send({ type: 'DELETED', object: p.encode(e.object) });
+    if (nowMatches && before) sendEvent('MODIFIED', e);
+    else if (nowMatches) sendEvent('ADDED', e);
+    else if (before) sendEvent('DELETED', e);
   }
 
   const rv = p.resourceVersion;

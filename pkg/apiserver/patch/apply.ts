@@ -16,6 +16,7 @@
 import { ApplyConflictError, PatchError, type ApplyConflict } from './errors.js';
 import { asJsonValue, cloneJson, getMember, isJsonObject, jsonEqual, setMember, type JsonObject, type JsonValue } from './json.js';
 import {
+  diffFieldSets,
   FieldSet,
   fieldSetOf,
   formatPath,
@@ -121,24 +122,21 @@ export function recordUpdate(old: JsonObject | undefined, updated: JsonObject, m
   const meta = opts.meta ?? patchMetaFor(apiVersion, stringField(updated, 'kind') ?? '') ?? UNKNOWN_PATCH_META;
   const sent = managedFieldsValue(updated);
   const stored = old === undefined ? undefined : managedFieldsValue(old);
-  const newObj = cloneJson(withoutManagedFields(updated));
+  // A fresh top level and metadata: the entries are written into them, the rest is shared with `updated`.
+  const newObj = withoutManagedFields(updated, true);
   if (sent !== undefined && !jsonEqual(sent, stored)) {
     return withManagedFields(newObj, parseManagedFields(sent));
   }
 
   const oldObj = old === undefined ? undefined : withoutManagedFields(old);
-  const newSet = fieldSetOf(newObj, meta, true);
-  const oldSet = oldObj === undefined ? new FieldSet() : fieldSetOf(oldObj, meta, true);
-  const removed = oldSet.difference(newSet);
-  // Added paths, and leaves (in both versions) whose value changed; a map
-  // that lost its last key is not itself "modified", as in structured-merge-diff.
-  const changed = FieldSet.of(
-    [...newSet].filter(
-      (p) =>
-        !oldSet.has(p) ||
-        (oldObj !== undefined && !newSet.hasDescendant(p) && !oldSet.hasDescendant(p) && !jsonEqual(valueAt(oldObj, p), valueAt(newObj, p))),
-    ),
-  );
+  const { changed, removed } = oldObj === undefined ? { changed: fieldSetOf(newObj, meta, true), removed: new FieldSet() } : diffFieldSets(oldObj, newObj, meta);
+  // Nothing changed: every manager keeps its entry as it is (the common no-op status write).
+  if (changed.size === 0 && removed.size === 0 && old !== undefined) {
+    const entries = managedFieldsValue(old);
+    const md = getMember(newObj, 'metadata');
+    if (entries !== undefined && isJsonObject(md)) setMember(md, 'managedFields', entries);
+    return newObj;
+  }
 
   const entries = old === undefined ? [] : readManagedFields(old);
   const isMine = (e: ManagedFieldsEntry): boolean =>
@@ -293,10 +291,15 @@ function managedFieldsValue(obj: JsonObject): JsonValue | undefined {
   return isJsonObject(md) ? getMember(md, 'managedFields') : undefined;
 }
 
-/** A shallow view without metadata.managedFields: shares everything else with `obj`, so never mutate below its top level. */
-function withoutManagedFields(obj: JsonObject): JsonObject {
+/**
+ * A shallow view without metadata.managedFields: shares everything else with
+ * `obj`, so never mutate below its top level (nor its metadata, unless
+ * `ownMetadata` asked for a copy of it).
+ */
+function withoutManagedFields(obj: JsonObject, ownMetadata = false): JsonObject {
   const md = getMember(obj, 'metadata');
-  if (!isJsonObject(md) || !Object.hasOwn(md, 'managedFields')) return { ...obj };
+  if (!isJsonObject(md)) return { ...obj };
+  if (!Object.hasOwn(md, 'managedFields')) return ownMetadata ? { ...obj, metadata: { ...md } } : { ...obj };
   const metadata: JsonObject = {};
   for (const [k, v] of Object.entries(md)) if (k !== 'managedFields') setMember(metadata, k, v);
   return { ...obj, metadata };

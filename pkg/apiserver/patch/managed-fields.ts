@@ -221,6 +221,62 @@ export function valueElement(item: JsonValue): string {
   return `v:${JSON.stringify(item)}`;
 }
 
+type Top = 'root' | 'metadata' | undefined;
+
+/** Fields never tracked: apiVersion/kind at the top, server-owned metadata. */
+function ignoredField(top: Top, k: string): boolean {
+  return (top === 'root' && IGNORED_TOP.has(k)) || (top === 'metadata' && IGNORED_METADATA.has(k));
+}
+
+function childTop(top: Top, k: string): Top {
+  return top === 'root' && k === 'metadata' ? 'metadata' : undefined;
+}
+
+/** How a value contributes to a field set: a member leaf, a map of fields, a set or a keyed list. */
+type ValueKind = 'leaf' | 'map' | 'set' | 'keyed';
+
+function valueKind(v: JsonValue, info: FieldPatchInfo): { kind: ValueKind; keys?: readonly string[] } {
+  if (isJsonObject(v)) return info.mapType === 'atomic' || Object.keys(v).length === 0 ? { kind: 'leaf' } : { kind: 'map' };
+  if (Array.isArray(v)) {
+    const shape = listShape(info);
+    if (shape.kind === 'set') return { kind: 'set' };
+    if (shape.kind === 'keyed' && v.every(isJsonObject)) return { kind: 'keyed', keys: shape.keys };
+  }
+  return { kind: 'leaf' };
+}
+
+/** Adds the paths a value sets, below `path`, to a set (the walk behind fieldSetOf). */
+class FieldWalker {
+  constructor(private readonly markMaps: boolean) {}
+
+  object(o: JsonObject, m: PatchMeta, path: string[], top: Top, into: FieldSet): void {
+    for (const k of Object.keys(o)) {
+      if (ignoredField(top, k)) continue;
+      this.value(o[k], m.field(k), m.child(k), [...path, `f:${k}`], childTop(top, k), k, into);
+    }
+  }
+
+  value(v: JsonValue, info: FieldPatchInfo, m: PatchMeta, path: string[], top: Top, name: string, into: FieldSet): void {
+    const { kind, keys } = valueKind(v, info);
+    if (kind === 'map' && isJsonObject(v)) {
+      if (this.markMaps && GRANULAR_MAPS.has(name)) into.insert(path);
+      this.object(v, m, path, top, into);
+    } else if (kind === 'set' && Array.isArray(v)) {
+      for (const item of v) into.insert([...path, valueElement(item)]);
+    } else if (kind === 'keyed' && Array.isArray(v) && keys) {
+      for (const item of v) {
+        const el = keyElement(item, keys);
+        if (el === undefined || !isJsonObject(item)) continue;
+        const p = [...path, el];
+        into.insert(p);
+        this.object(item, m, p, undefined, into);
+      }
+    } else {
+      into.insert(path);
+    }
+  }
+}
+
 /**
  * The set of fields an object sets (structured-merge-diff ToFieldSet):
  * scalars, nulls, empty objects, atomic lists and maps, and the items of
@@ -229,45 +285,101 @@ export function valueElement(item: JsonValue): string {
  */
 export function fieldSetOf(obj: JsonObject, meta: PatchMeta, markMaps = false): FieldSet {
   const set = new FieldSet();
-  const walkObject = (o: JsonObject, m: PatchMeta, path: string[], top: 'root' | 'metadata' | undefined): void => {
-    for (const [k, v] of Object.entries(o)) {
-      if (top === 'root' && IGNORED_TOP.has(k)) continue;
-      if (top === 'metadata' && IGNORED_METADATA.has(k)) continue;
-      const p = [...path, `f:${k}`];
-      walkValue(v, m.field(k), m.child(k), p, top === 'root' && k === 'metadata' ? 'metadata' : undefined, k);
-    }
-  };
-  const walkValue = (v: JsonValue, info: FieldPatchInfo, m: PatchMeta, path: string[], top: 'metadata' | undefined, name: string): void => {
-    if (isJsonObject(v)) {
-      if (info.mapType === 'atomic' || Object.keys(v).length === 0) {
-        set.insert(path);
-        return;
-      }
-      if (markMaps && GRANULAR_MAPS.has(name)) set.insert(path);
-      walkObject(v, m, path, top);
-      return;
-    }
-    if (Array.isArray(v)) {
-      const shape = listShape(info);
-      if (shape.kind === 'set') {
-        for (const item of v) set.insert([...path, valueElement(item)]);
-      } else if (shape.kind === 'keyed' && v.every(isJsonObject)) {
-        for (const item of v) {
-          const el = keyElement(item, shape.keys);
-          if (el === undefined || !isJsonObject(item)) continue;
-          const p = [...path, el];
-          set.insert(p);
-          walkObject(item, m, p, undefined);
-        }
-      } else {
-        set.insert(path);
-      }
-      return;
-    }
-    set.insert(path);
-  };
-  walkObject(obj, meta, [], 'root');
+  new FieldWalker(markMaps).object(obj, meta, [], 'root', set);
   return set;
+}
+
+/**
+ * What an update changed, as recordUpdate needs it, without building both
+ * objects' whole field sets (the cost of every write): `removed` is
+ * fieldSetOf(old) − fieldSetOf(new), and `changed` the new set's paths that
+ * the old set lacks plus leaves (in both) whose value differs — both with
+ * granular maps marked. Walks old and new side by side and skips subtrees
+ * that are the same object.
+ */
+export function diffFieldSets(oldObj: JsonObject, newObj: JsonObject, meta: PatchMeta): { changed: FieldSet; removed: FieldSet } {
+  const walker = new FieldWalker(true);
+  const changed = new FieldSet();
+  const removed = new FieldSet();
+
+  // Shapes differ (e.g. an empty map became a full one): compare the two subtrees' sets.
+  const diffSubtree = (ov: JsonValue, nv: JsonValue, info: FieldPatchInfo, m: PatchMeta, path: string[], top: Top, name: string): void => {
+    const before = new FieldSet();
+    const after = new FieldSet();
+    walker.value(ov, info, m, path, top, name, before);
+    walker.value(nv, info, m, path, top, name, after);
+    for (const p of before) if (!after.has(p)) removed.insert(p);
+    for (const p of after) {
+      const leafInBoth = before.has(p) && !after.hasDescendant(p) && !before.hasDescendant(p);
+      if (!before.has(p) || (leafInBoth && !jsonEqual(valueAt(oldObj, p), valueAt(newObj, p)))) changed.insert(p);
+    }
+  };
+
+  const diffObject = (o: JsonObject, n: JsonObject, m: PatchMeta, path: string[], top: Top): void => {
+    for (const k of Object.keys(n)) {
+      if (ignoredField(top, k)) continue;
+      const nv = n[k];
+      const ov = getMember(o, k);
+      if (ov === nv) continue;
+      const p = [...path, `f:${k}`];
+      if (ov === undefined) walker.value(nv, m.field(k), m.child(k), p, childTop(top, k), k, changed);
+      else diffValue(ov, nv, m.field(k), m.child(k), p, childTop(top, k), k);
+    }
+    for (const k of Object.keys(o)) {
+      if (ignoredField(top, k) || getMember(n, k) !== undefined) continue;
+      walker.value(o[k], m.field(k), m.child(k), [...path, `f:${k}`], childTop(top, k), k, removed);
+    }
+  };
+
+  const keyedItems = (list: JsonValue[], keys: readonly string[]): Map<string, JsonObject> | undefined => {
+    const items = new Map<string, JsonObject>();
+    for (const item of list) {
+      const el = keyElement(item, keys);
+      if (el === undefined || !isJsonObject(item)) continue;
+      if (items.has(el)) return undefined; // duplicate keys: the generic comparison handles them
+      items.set(el, item);
+    }
+    return items;
+  };
+
+  const diffValue = (ov: JsonValue, nv: JsonValue, info: FieldPatchInfo, m: PatchMeta, path: string[], top: Top, name: string): void => {
+    const a = valueKind(ov, info);
+    const b = valueKind(nv, info);
+    if (a.kind !== b.kind) return diffSubtree(ov, nv, info, m, path, top, name);
+    if (b.kind === 'leaf') {
+      if (!jsonEqual(ov, nv)) changed.insert(path);
+    } else if (b.kind === 'map' && isJsonObject(ov) && isJsonObject(nv)) {
+      diffObject(ov, nv, m, path, top);
+    } else if (b.kind === 'set' && Array.isArray(ov) && Array.isArray(nv)) {
+      const before = new Set(ov.map(valueElement));
+      const after = new Set(nv.map(valueElement));
+      for (const el of after) if (!before.has(el)) changed.insert([...path, el]);
+      for (const el of before) if (!after.has(el)) removed.insert([...path, el]);
+    } else if (b.kind === 'keyed' && b.keys && Array.isArray(ov) && Array.isArray(nv)) {
+      const before = keyedItems(ov, b.keys);
+      const after = keyedItems(nv, b.keys);
+      if (!before || !after) return diffSubtree(ov, nv, info, m, path, top, name);
+      for (const [el, item] of after) {
+        const old = before.get(el);
+        const p = [...path, el];
+        if (old === undefined) {
+          changed.insert(p);
+          walker.object(item, m, p, undefined, changed);
+        } else if (old !== item) {
+          diffObject(old, item, m, p, undefined);
+        }
+      }
+      for (const [el, item] of before) {
+        if (after.has(el)) continue;
+        const p = [...path, el];
+        removed.insert(p);
+        walker.object(item, m, p, undefined, removed);
+      }
+    }
+  };
+
+  diffObject(oldObj, newObj, meta, [], 'root');
+  return { changed, removed };
 }
 
 /** The value at a field path, or undefined when absent. */

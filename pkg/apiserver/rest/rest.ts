@@ -4,7 +4,7 @@
  * parsing, content negotiation) stay in app.ts; this is the semantics.
  */
 import { apiVersionOf, findResource, type ResourceType } from '../../api/registry.js';
-import { asJsonObject, asKubeObject, cloneJson, type KubeObject } from '../../api/object.js';
+import { asJsonObject, asKubeObject, type KubeObject } from '../../api/object.js';
 import { recordUpdate } from '../patch/apply.js';
 import { ConflictError, KeyExistsError, KeyNotFoundError, CompactedError, FutureRevisionError } from '../../../embedded-store/errors.js';
 import { ApiError, errors } from '../errors.js';
@@ -160,7 +160,8 @@ export class Rest {
 
   async create(r: ResourceType, namespace: string | undefined, body: KubeObject, opts: WriteOptions): Promise<WriteResult> {
     const warnings = checkTypeAndFields(r, body, opts.fieldValidation);
-    let obj = cloneJson(body);
+    // The body is ours (a request's, freshly decoded): it becomes the stored object, no copy.
+    let obj = body;
     prepareForCreate(r, obj, namespace, this.now());
     obj = this.hooks[r.kind]?.admitCreate?.(obj) ?? obj;
     const name = obj.metadata.name;
@@ -229,8 +230,7 @@ export class Rest {
     }
     const expected = body.metadata.resourceVersion ? parseRevision(body.metadata.resourceVersion) : Number(old.metadata.resourceVersion);
     if (expected !== Number(old.metadata.resourceVersion)) throw errors.conflict(r, name);
-    const next = cloneJson(body);
-    const object = await this.replace(r, next, old, expected, opts, subresource);
+    const object = await this.replace(r, body, old, expected, opts, subresource);
     return { object, created: false, warnings };
   }
 
@@ -331,9 +331,10 @@ export class Rest {
         applied.metadata.name = name;
         return this.create(r, namespace, applied, opts);
       }
-      // Patch a copy without resourceVersion: one found in the result came from the patch (a precondition).
-      const base = cloneJson(old);
-      delete base.metadata.resourceVersion;
+      // Patch a view without resourceVersion: one found in the result came from the patch (a precondition).
+      // The patch functions never modify their input, so a shallow copy is enough.
+      const { resourceVersion: _stored, ...baseMeta } = old.metadata;
+      const base: KubeObject = { ...old, metadata: baseMeta };
       const patched = applyPatch(r, type, base, patchBody, { manager: opts.fieldManager, force: opts.force, now: this.now(), subresource });
       const warnings = checkTypeAndFields(r, patched, opts.fieldValidation);
       if (patched.metadata.name !== name) throw errors.badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
@@ -364,18 +365,19 @@ export class Rest {
 
   private async mutateLocked(r: ResourceType, namespace: string | undefined, name: string, change: (o: KubeObject) => void, dryRun: boolean): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
-      const old = await this.store.get(r, namespace, name);
-      if (!old) throw errors.notFound(r, name);
-      const next = cloneJson(old);
+      // A fresh read is ours to change in place.
+      const next = await this.store.get(r, namespace, name);
+      if (!next) throw errors.notFound(r, name);
+      const revision = Number(next.metadata.resourceVersion);
       change(next);
       if (dryRun) return next;
       try {
         if (next.metadata.deletionTimestamp && !finalizersPending(r, next) && !this.gracePending(r, next)) {
-          const gone = await this.store.delete(r, namespace, name, Number(old.metadata.resourceVersion));
+          const gone = await this.store.delete(r, namespace, name, revision);
           this.hooks[r.kind]?.afterDelete?.(gone);
           return gone;
         }
-        return await this.store.update(r, next, Number(old.metadata.resourceVersion));
+        return await this.store.update(r, next, revision);
       } catch (e) {
         if (e instanceof ConflictError && attempt < MAX_PATCH_RETRIES) continue;
         throw storeError(e, r, name);
