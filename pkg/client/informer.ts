@@ -35,6 +35,18 @@ export interface InformerOptions extends InformerScope {
   backoffMaxMs?: number;
   /** Where list/watch/handler failures are reported (default: console.warn). */
   onError?: (e: unknown) => void;
+  /**
+   * Applied to every object before it is cached (client-go's
+   * SetTransform), e.g. stripManagedFields: what no handler reads need not
+   * be held for every object of the cluster.
+   */
+  transform?: <U extends ObjectLike>(obj: U) => U;
+}
+
+/** A transform that drops metadata.managedFields, as kube-scheduler and kube-controller-manager do for their caches. */
+export function stripManagedFields<U extends ObjectLike>(obj: U): U {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
 }
 
 export interface InformerStats {
@@ -266,7 +278,8 @@ export class Informer<T extends ObjectLike> {
     if (this.stopped) return;
     this.stats.lists++;
     const fresh = new Set<string>();
-    for (const o of list.items) {
+    for (const item of list.items) {
+      const o = this.transformed(item);
       const key = keyOf(o);
       fresh.add(key);
       const old = this.cache.get(key);
@@ -313,12 +326,18 @@ export class Informer<T extends ObjectLike> {
       const key = keyOf(ev.object);
       const old = this.cache.get(key);
       if (ev.type === 'DELETED') {
-        if (old) this.remove(key, ev.object);
+        if (old) this.remove(key, this.transformed(ev.object));
       } else {
-        this.upsert(key, ev.object, old);
+        this.upsert(key, this.transformed(ev.object), old);
       }
     }
     if (rv) this.rv = rv;
+  }
+
+  private transformed(obj: T): T {
+    const t = this.opts.transform;
+    if (t === undefined) return obj;
+    return t(obj);
   }
 
   private upsert(key: string, obj: T, old: T | undefined): void {

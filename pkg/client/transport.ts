@@ -92,6 +92,26 @@ async function* webChunks(body: ReadableStream<Uint8Array>, signal: AbortSignal 
   }
 }
 
+/** A response whose body needs no stream handling (not a watch). */
+function completeResponse(res: Response): TransportResponse {
+  const text = (): Promise<string> => res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    async json() {
+      return parseJsonText(await text());
+    },
+    async *lines() {
+      if (!res.body) return;
+      for await (const line of splitLines(webChunks(res.body, undefined))) yield line;
+    },
+    async discard() {
+      await res.body?.cancel().catch(() => undefined);
+    },
+  };
+}
+
 /**
  * A transport that calls a fetch handler in-process, e.g. `app.fetch` of the
  * hono app. Requests still carry the bearer token so authentication runs.
@@ -105,13 +125,20 @@ export function inProcessTransport(
   const inflight = new Set<AbortController>();
   return {
     async request(method, path, ro = {}) {
-      // One controller per request so close() can end streams the caller forgot.
+      const url = `http://in-process${path}`;
+      const headers = requestHeaders(ro, token, userAgent);
+      if (!ro.stream) {
+        // An ordinary answer is complete when fetch returns: nothing to release
+        // later, so no controller of our own (an AbortSignal is costly to make,
+        // and this is every controller's and the scheduler's write path).
+        const res = await fetch(new Request(url, { method, headers, body: ro.body, signal: ro.signal }));
+        return completeResponse(res);
+      }
+      // One controller per stream so close() can end the ones the caller forgot.
       const ac = new AbortController();
       const signal = ro.signal ? AbortSignal.any([ro.signal, ac.signal]) : ac.signal;
       inflight.add(ac);
-      const res = await fetch(
-        new Request(`http://in-process${path}`, { method, headers: requestHeaders(ro, token, userAgent), body: ro.body, signal }),
-      );
+      const res = await fetch(new Request(url, { method, headers, body: ro.body, signal }));
       const body = res.body;
       let done = false;
       const finish = (): void => {

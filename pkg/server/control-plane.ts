@@ -5,7 +5,7 @@
  */
 import type { ApiServer } from '../apiserver/app.js';
 import { Client } from '../client/client.js';
-import { SharedInformerFactory } from '../client/informer.js';
+import { SharedInformerFactory, stripManagedFields } from '../client/informer.js';
 import { inProcessTransport } from '../client/transport.js';
 import { startScheduler } from '../scheduler/run.js';
 import { startReplicaSetController } from '../controllers/replicaset/controller.js';
@@ -47,7 +47,7 @@ interface Stoppable {
 /** Starts the scheduler and the controllers; resolves once their caches synced. */
 export async function startControlPlane(api: ApiServer, opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const client = new Client(inProcessTransport(api.app.fetch, opts.token, { userAgent: 'orch-controller-manager/v1.32.0' }));
-  const informerFactory = new SharedInformerFactory(client);
+  const informerFactory = new SharedInformerFactory(client, { transform: stripManagedFields });
   const running: Stoppable[] = [];
   const common = { client, informerFactory };
   try {

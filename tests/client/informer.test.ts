@@ -4,7 +4,7 @@ import { startTestApi, TOKEN, type TestApi } from '../helpers/apiserver.js';
 import { waitFor } from '../helpers/wait.js';
 import { Client } from '../../pkg/client/client.js';
 import { inProcessTransport, type Transport } from '../../pkg/client/transport.js';
-import { Informer, SharedInformerFactory, keyOf, splitKey } from '../../pkg/client/informer.js';
+import { Informer, SharedInformerFactory, keyOf, splitKey, stripManagedFields } from '../../pkg/client/informer.js';
 
 /**
  * Wraps a transport so a test can cut every open watch and hold new ones
@@ -297,4 +297,20 @@ t.test('shared factory: one informer per kind and scope', async (t) => {
   await cms.create(cm('shared'));
   await waitFor(() => a.get('inf/shared') !== undefined && c.get('inf/shared') !== undefined, 5000, 'both caches');
   t.pass('both caches see the object');
+});
+
+t.test('a transform shapes what is cached, from the list and from the watch', async (t) => {
+  const { client, cms } = await setup(t);
+  await cms.create(cm('listed', { a: '1' }));
+  const factory = new SharedInformerFactory(client, { transform: stripManagedFields });
+  const inf = factory.informerFor('configmaps', { namespace: 'inf' });
+  factory.start();
+  t.teardown(() => factory.stop());
+  await factory.waitForSync();
+  t.ok((await cms.get('listed')).metadata?.managedFields?.length, 'the server keeps managedFields');
+  t.equal(inf.getByName('inf', 'listed')?.metadata?.managedFields, undefined, 'stripped from a listed object');
+  t.same(inf.getByName('inf', 'listed')?.data, { a: '1' }, 'the rest is kept');
+  await cms.create(cm('watched', { b: '2' }));
+  await waitFor(() => inf.getByName('inf', 'watched') !== undefined, 5000, 'the watched object');
+  t.equal(inf.getByName('inf', 'watched')?.metadata?.managedFields, undefined, 'stripped from a watched object');
 });
