@@ -13,16 +13,21 @@ if (argv[0] === 'kubectl') {
 } else if (argv[0] === 'server' && !wantsHelp) {
   const { runServerFromArgv } = await import('./server.js');
   await runServerFromArgv(argv.slice(1));
+} else if (argv[0] === 'agent' && !wantsHelp) {
+  const { runAgentFromArgv } = await import('./agent.js');
+  await runAgentFromArgv(argv.slice(1));
 } else {
-  const [{ default: yargs }, { serverCommand }, { kubectlCommand }] = await Promise.all([
+  const [{ default: yargs }, { serverCommand }, { agentCommand }, { kubectlCommand }] = await Promise.all([
     import('yargs'),
     import('./server.js'),
+    import('./agent.js'),
     import('./kubectl.js'),
   ]);
   await yargs(argv)
     .scriptName('orch')
     .usage('$0 <command> [flags]\n\nA lightweight Kubernetes-compatible orchestrator.')
     .command(serverCommand)
+    .command(agentCommand)
     .command(kubectlCommand)
     .demandCommand(1, 'Say which command to run, e.g. `orch server`.')
     .strict()

@@ -1,6 +1,6 @@
 /** `orch server`: flag parsing (k3s names) and process lifecycle only. */
 import type { Argv, CommandModule } from 'yargs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { defaultDataDir } from '../pkg/server/datadir.js';
 import { FlagError, SERVER_FLAGS, parseServerArgv, parseServerFlags, type ServerFlags } from '../pkg/server/flags.js';
 
@@ -30,10 +30,22 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     process.once(signal, () => (stopping ? stopping(signal) : (early = signal)));
   }
   const { startServer } = await import('../pkg/server/server.js');
-  if (!flags.disableAgent) log('orch server: the embedded agent is not part of this build yet; running the control plane only');
+  const agent = cfg.disableAgent
+    ? undefined
+    : {
+        nodeName: cfg.nodeName ?? hostname().toLowerCase(),
+        nodeIP: cfg.nodeIP,
+        labels: cfg.nodeLabels,
+        taints: cfg.nodeTaints,
+        // Loaded after the API serves: Docker code is not on the path to /readyz.
+        loadKubelet: async () => {
+          const m = await import('./agent.js');
+          return m.loadKubeletWiring(m.defaultRuntimeEndpoint(process.env));
+        },
+      };
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer({ ...cfg, log });
+    running = await startServer({ ...cfg, agent, log });
   } catch (e) {
     fail(1, e);
   }

@@ -30,6 +30,12 @@ import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, a
 import { ServiceAllocations } from './service-alloc.js';
 import { openapiV3DocumentBody, openapiV3Root } from './openapi.js';
 import { withDefaultTolerations, type DefaultTolerationOptions } from './admission/default-tolerations.js';
+import { NODE_CREDENTIAL_PATH, registerNodeJoin, type NodeJoinService } from './node-join.js';
+// Streaming (logs/exec/attach/portforward) and the agents' tunnels.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { TunnelServer } from './tunnel.js';
+import { createUpgradeHandler, podLogResponse } from './streaming.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -47,6 +53,10 @@ export interface ApiServerOptions {
   isReady?: () => boolean;
   /** DefaultTolerationSeconds admission (--default-*-toleration-seconds; 300 s each by default). */
   defaultTolerations?: DefaultTolerationOptions;
+  /** Serves POST /v1-orch/node-credential (agents joining with the join secret). */
+  nodeJoin?: NodeJoinService;
+  /** Whether a credential may open node `node`'s tunnel (default: any valid credential). */
+  authorizeTunnel?: (authorization: string | undefined, node: string) => boolean | Promise<boolean>;
 }
 
 export interface ApiServer {
@@ -54,6 +64,10 @@ export interface ApiServer {
   rest: Rest;
   store: ObjectStore;
   services: ServiceAllocations;
+  /** Agents' tunnels to their kubelets (logs, exec, attach, port-forward). */
+  tunnels: TunnelServer;
+  /** The HTTP server's `upgrade` listener: tunnels and exec/attach/portforward WebSockets. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export const VERSION_INFO = {
@@ -96,6 +110,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     now,
   );
   const app = new Hono();
+  const tunnels = new TunnelServer();
 
   app.onError((err) => {
     if (err instanceof ApiError) return statusResponse(err);
@@ -105,8 +120,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   });
   app.notFound(() => statusResponse(errors.pathNotFound()));
 
+  // The join route checks the join secret itself; nothing else is open without a credential.
+  const joinPath = opts.nodeJoin ? NODE_CREDENTIAL_PATH : undefined;
   app.use('*', async (c, next) => {
-    if (!OPEN_PATHS.has(c.req.path) && !opts.authenticate(c.req.header('authorization'))) {
+    if (!OPEN_PATHS.has(c.req.path) && c.req.path !== joinPath && !opts.authenticate(c.req.header('authorization'))) {
       return statusResponse(errors.unauthorized());
     }
     await next();
@@ -120,6 +137,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return c.req.query('verbose') !== undefined ? c.text(`[+]ping ok\n[+]etcd ok\n${path.slice(1)} check passed\n`) : c.text('ok');
     });
   }
+  if (opts.nodeJoin) registerNodeJoin(app, opts.nodeJoin);
   app.get('/cacerts', (c) => (opts.caBundle ? c.text(opts.caBundle) : statusResponse(errors.pathNotFound())));
   app.get('/openapi/v3', () => json(openapiV3Root()));
   app.get('/openapi/v3/*', (c) => {
@@ -135,13 +153,19 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (c.req.method !== 'GET') return statusResponse(errors.pathNotFound());
       return discovery(c, target, opts.serverAddress);
     }
-    return resourceRequest(c, target, { rest, store, now, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000 });
+    return resourceRequest(c, target, { rest, store, now, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000, tunnels });
   };
   app.all('/api', handle);
   app.all('/api/*', handle);
   app.all('/apis', handle);
   app.all('/apis/*', handle);
-  return { app, rest, store, services };
+  const handleUpgrade = createUpgradeHandler({
+    rest,
+    tunnels,
+    authenticate: (h) => Boolean(opts.authenticate(h)),
+    authorizeTunnel: opts.authorizeTunnel,
+  });
+  return { app, rest, store, services, tunnels, handleUpgrade };
 }
 
 function discovery(c: Context, t: Exclude<PathTarget, ResourceTarget>, serverAddress: string): Response {
@@ -168,6 +192,7 @@ interface Deps {
   store: ObjectStore;
   now: () => Date;
   bookmarkIntervalMs: number;
+  tunnels: TunnelServer;
 }
 
 function writeOptions(c: Context): WriteOptions {
@@ -343,11 +368,13 @@ async function subresourceRequest(c: Context, r: ResourceType, ns: string | unde
   if (sub === 'finalize' && method === 'PUT') {
     return json(await finalizeNamespace(rest, r, name, await objectBody(c), writeOptions(c).dryRun));
   }
-  if (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward') {
-    const pod = await rest.get(r, ns, name);
-    const spec = (pod.spec ?? {}) as { nodeName?: string };
-    if (!spec.nodeName) return statusResponse(errors.badRequest(`pod ${name} does not have a host assigned`));
-    return statusResponse(new ApiError(503, 'ServiceUnavailable', `no connection to the kubelet of node ${spec.nodeName}`));
+  // Streaming: logs over plain HTTP; exec/attach/portforward only by upgrade (server.on('upgrade') → streaming.ts).
+  if (r.kind === 'Pod' && ns !== undefined && sub === 'log' && method === 'GET') {
+    return podLogResponse({ rest, tunnels: d.tunnels }, ns, name, new URL(c.req.url).searchParams, c.req.raw.signal);
+  }
+  if (r.kind === 'Pod' && (sub === 'exec' || sub === 'attach' || sub === 'portforward') && (method === 'GET' || method === 'POST')) {
+    await rest.get(r, ns, name);
+    return statusResponse(errors.badRequest('Upgrade request required'));
   }
   return statusResponse(errors.methodNotSupported({ group: r.group, plural: `${r.plural}/${sub}` }, method));
 }

@@ -22,6 +22,7 @@ export interface ServerFlags {
   advertiseAddress?: string;
   disableAgent: boolean;
   nodeName?: string;
+  nodeIp?: string;
   nodeLabel: string[];
   nodeTaint: string[];
   nodeCidrMaskSize: number;
@@ -59,6 +60,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'advertise-address', type: 'string', describe: 'Address agents and the kubernetes Service use to reach the API' },
   { name: 'disable-agent', type: 'boolean', default: false, describe: 'Run the control plane only' },
   { name: 'node-name', type: 'string', describe: 'Name of the embedded agent node (default: host name)' },
+  { name: 'node-ip', type: 'string', describe: 'InternalIP of the embedded agent node (default: first non-loopback IPv4)' },
   { name: 'node-label', type: 'strings', default: [], describe: 'Label for the embedded agent node (key=value)' },
   { name: 'node-taint', type: 'strings', default: [], describe: 'Taint for the embedded agent node (key=value:Effect)' },
   { name: 'node-cidr-mask-size', type: 'number', default: 24, describe: 'Size of the pod range each node gets from --cluster-cidr' },
@@ -136,6 +138,7 @@ export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerF
     advertiseAddress: str('advertise-address'),
     disableAgent: bool('disable-agent'),
     nodeName: str('node-name'),
+    nodeIp: str('node-ip'),
     nodeLabel: strs('node-label'),
     nodeTaint: strs('node-taint'),
     nodeCidrMaskSize: num('node-cidr-mask-size', 24),
@@ -190,6 +193,7 @@ export function parseNodeTaint(s: string): Taint {
 export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: boolean): ServerConfig & {
   disableAgent: boolean;
   nodeName?: string;
+  nodeIP?: string;
   nodeLabels: Record<string, string>;
   nodeTaints: Taint[];
 } {
@@ -199,6 +203,7 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
   if (f.advertiseAddress !== undefined && !isIP(f.advertiseAddress)) {
     throw new FlagError(`--advertise-address: ${JSON.stringify(f.advertiseAddress)} is not an IP address`);
   }
+  if (f.nodeIp !== undefined && isIP(f.nodeIp) !== 4) throw new FlagError(`--node-ip: ${JSON.stringify(f.nodeIp)} is not an IPv4 address`);
   if (f.writeKubeconfigMode !== undefined) {
     try {
       parseFileMode(f.writeKubeconfigMode);
@@ -239,6 +244,7 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
     isRoot,
     disableAgent: f.disableAgent,
     nodeName: f.nodeName,
+    nodeIP: f.nodeIp,
     nodeLabels: Object.fromEntries(f.nodeLabel.map(parseNodeLabel)),
     nodeTaints: f.nodeTaint.map(parseNodeTaint),
     controllers: {

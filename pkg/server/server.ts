@@ -16,6 +16,11 @@ import { defaultKubeconfigPath, writeKubeconfig } from './kubeconfig.js';
 import { bootstrapObjects } from './bootstrap.js';
 import type { ControllerSettings } from './control-plane.js';
 import type { DefaultTolerationOptions } from '../apiserver/admission/default-tolerations.js';
+import { Client } from '../client/client.js';
+import { inProcessTransport } from '../client/transport.js';
+import { NodeCredentials } from './node-credentials.js';
+import type { Agent } from '../agent/agent.js';
+import type { EmbeddedAgentConfig } from '../agent/embedded.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -37,6 +42,8 @@ export interface ServerConfig {
   controllers?: Partial<ControllerSettings>;
   /** --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds. */
   defaultTolerations?: DefaultTolerationOptions;
+  /** The embedded agent's node; absent with --disable-agent. */
+  agent?: EmbeddedAgentConfig;
 }
 
 export interface RunningServer {
@@ -50,6 +57,10 @@ export interface RunningServer {
   token: string;
   adminToken: string;
   caPem: string;
+  /** Issues and checks the credentials agents authenticate with. */
+  nodeCredentials: NodeCredentials;
+  /** The embedded agent, unless disabled. */
+  agent?: Agent;
   close(): Promise<void>;
 }
 
@@ -93,12 +104,20 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   ]);
   let httpsServer: HttpsServer | undefined;
   let ready = false;
+  const nodeCredentials = new NodeCredentials();
   try {
-    const { token } = await ensureServerToken({ dataDir: cfg.dataDir, caPem: tls.caCertPem, token: cfg.token });
+    const { token, secret } = await ensureServerToken({ dataDir: cfg.dataDir, caPem: tls.caCertPem, token: cfg.token });
+    const isAdmin = bearerChecker(creds.adminToken);
+    const isJoinSecret = bearerChecker(secret);
     const api = createApiServer({
       backend,
       isReady: () => ready,
-      authenticate: bearerChecker(creds.adminToken),
+      // The admin check first: it is the common case and costs one hash.
+      // Nodes get full access for now (no Node authorizer yet).
+      authenticate: (h) => isAdmin(h) || nodeCredentials.authenticate(h) !== undefined,
+      // A node's tunnel only with that node's credential (or the admin's).
+      authorizeTunnel: (h, node) => isAdmin(h) || nodeCredentials.authenticate(h) === node,
+      nodeJoin: { checkJoinSecret: isJoinSecret, join: (name, password) => nodeCredentials.join(name, password) },
       serverAddress: `${advertise}:${cfg.httpsListenPort}`,
       caBundle: tls.caCertPem,
       serviceCidr: cfg.serviceCidr,
@@ -107,6 +126,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     });
     const sockets = new Set<Socket>();
     httpsServer = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, getRequestListener(api.app.fetch));
+    // WebSockets (agent tunnels, exec/attach/portforward): hono does not upgrade; streaming.ts does.
+    httpsServer.on('upgrade', api.handleUpgrade);
     httpsServer.on('connection', (s: Socket) => {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
@@ -114,6 +135,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const port = await listen(httpsServer, cfg.httpsListenPort, cfg.bindAddress);
     // The port is known only now (it may have been 0): the kubernetes Endpoints need it.
     await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr });
+    // Before ready: agents that joined before a restart must be let in at once.
+    await nodeCredentials.start(new Client(inProcessTransport(api.app.fetch, creds.adminToken, { userAgent: 'orch-apiserver/v1.32.0' })));
     ready = true;
     const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -133,6 +156,17 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       log,
     });
 
+    let agent: Agent | undefined;
+    if (cfg.agent) {
+      try {
+        const { startEmbeddedAgent } = await import('../agent/embedded.js');
+        agent = await startEmbeddedAgent({ ...cfg.agent, fetch: api.app.fetch, joinSecret: secret, server: url, caPem: tls.caCertPem, dataDir: cfg.dataDir, log });
+      } catch (e) {
+        await controlPlane.stop();
+        throw e;
+      }
+    }
+
     const server = httpsServer;
     let closing: Promise<void> | undefined;
     return {
@@ -145,13 +179,18 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       token,
       adminToken: creds.adminToken,
       caPem: tls.caCertPem,
+      nodeCredentials,
+      agent,
       close() {
         closing ??= (async () => {
+          await agent?.stop();
           await controlPlane.stop();
+          await nodeCredentials.stop();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             // Watches are long-lived: end them so close() does not wait 30 minutes.
             for (const s of sockets) s.destroy();
+            api.tunnels.close();
           });
           await backend.close();
         })();
@@ -159,6 +198,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       },
     };
   } catch (e) {
+    await nodeCredentials.stop();
     httpsServer?.close();
     await backend.close();
     throw e;

@@ -29,34 +29,34 @@ function rng(seed: number): () => number {
 function randomPod(r: () => number): JsonObject {
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
   const n = (k: number): number => Math.floor(r() * k);
-  const containers = Array.from({ length: 1 + n(3) }, (_, i) => ({
-    name: `c${i}`,
-    image: pick(['a', 'b', 'c']),
-    ...(r() < 0.5 ? { args: Array.from({ length: n(3) }, () => pick(['x', 'y'])) } : {}),
-    ...(r() < 0.5 ? { ports: Array.from({ length: n(3) }, (_, j) => ({ containerPort: 80 + j, protocol: pick(['TCP', 'UDP']) })) } : {}),
-    ...(r() < 0.5 ? { env: Array.from({ length: n(3) }, (_, j) => ({ name: `E${j}`, value: pick(['1', '2']) })) } : {}),
-    ...(r() < 0.5 ? { resources: r() < 0.3 ? {} : { requests: { cpu: pick(['1', '2']) } } } : {}),
-  }));
-  const pod: JsonObject = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: 'p',
-      namespace: 'default',
-      uid: 'u',
-      ...(r() < 0.6 ? { labels: r() < 0.2 ? {} : { app: pick(['a', 'b']), ...(r() < 0.5 ? { tier: 'x' } : {}) } } : {}),
-      ...(r() < 0.4 ? { finalizers: Array.from({ length: n(3) }, (_, i) => `f${i}`) } : {}),
-      ...(r() < 0.3 ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: pick(['1', '2']), controller: r() < 0.5 }] } : {}),
-    },
-    spec: { containers, ...(r() < 0.4 ? { nodeName: pick(['n1', 'n2']) } : {}), ...(r() < 0.3 ? { tolerations: [{ key: 'k', operator: 'Exists' }] } : {}) },
-  };
+  const containers: JsonObject[] = [];
+  for (let i = 0; i < 1 + n(3); i++) {
+    const c: JsonObject = { name: `c${i}`, image: pick(['a', 'b', 'c']) };
+    if (r() < 0.5) c.args = Array.from({ length: n(3) }, () => pick(['x', 'y']));
+    if (r() < 0.5) c.ports = Array.from({ length: n(3) }, (_, j) => ({ containerPort: 80 + j, protocol: pick(['TCP', 'UDP']) }));
+    if (r() < 0.5) c.env = Array.from({ length: n(3) }, (_, j) => ({ name: `E${j}`, value: pick(['1', '2']) }));
+    if (r() < 0.5) c.resources = r() < 0.3 ? {} : { requests: { cpu: pick(['1', '2']) } };
+    containers.push(c);
+  }
+  const metadata: JsonObject = { name: 'p', namespace: 'default', uid: 'u' };
+  if (r() < 0.6) metadata.labels = r() < 0.2 ? {} : r() < 0.5 ? { app: pick(['a', 'b']), tier: 'x' } : { app: pick(['a', 'b']) };
+  if (r() < 0.4) metadata.finalizers = Array.from({ length: n(3) }, (_, i) => `f${i}`);
+  if (r() < 0.3) metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: pick(['1', '2']), controller: r() < 0.5 }];
+  const spec: JsonObject = { containers };
+  if (r() < 0.4) spec.nodeName = pick(['n1', 'n2']);
+  if (r() < 0.3) spec.tolerations = [{ key: 'k', operator: 'Exists' }];
+  const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata, spec };
   if (r() < 0.7) {
-    pod.status = {
-      phase: pick(['Pending', 'Running']),
-      ...(r() < 0.7 ? { conditions: ['Ready', 'PodScheduled', 'Initialized'].filter(() => r() < 0.6).map((type) => ({ type, status: pick(['True', 'False']) })) } : {}),
-      ...(r() < 0.5 ? { containerStatuses: containers.map((c) => ({ name: c.name, ready: r() < 0.5, state: r() < 0.5 ? { running: {} } : { waiting: { reason: 'X' } } })) } : {}),
-      ...(r() < 0.3 ? { podIP: null } : {}),
-    };
+    const status: JsonObject = { phase: pick(['Pending', 'Running']) };
+    if (r() < 0.7) status.conditions = ['Ready', 'PodScheduled', 'Initialized'].filter(() => r() < 0.6).map((type) => ({ type, status: pick(['True', 'False']) }));
+    if (r() < 0.5) {
+      status.containerStatuses = containers.map((c): JsonObject => {
+        const state: JsonObject = r() < 0.5 ? { running: {} } : { waiting: { reason: 'X' } };
+        return { name: c.name ?? null, ready: r() < 0.5, state };
+      });
+    }
+    if (r() < 0.3) status.podIP = null;
+    pod.status = status;
   }
   return pod;
 }
@@ -70,19 +70,21 @@ function edit(obj: JsonObject, r: () => number): JsonObject {
     // Walk to a random container node.
     let node: JsonValue = out;
     let parent: JsonObject | JsonValue[] | undefined;
-    let key: string | number | undefined;
+    let key: string | number | undefined = undefined;
     for (let depth = 0; depth < 6; depth++) {
       if (isJsonObject(node)) {
-        const keys = Object.keys(node);
-        if (keys.length === 0 || r() < 0.2) break;
+        const names: string[] = Object.keys(node);
+        if (names.length === 0 || r() < 0.2) break;
+        const name = names[Math.floor(r() * names.length)];
         parent = node;
-        key = keys[Math.floor(r() * keys.length)];
-        node = node[key];
+        key = name;
+        node = node[name];
       } else if (Array.isArray(node)) {
         if (node.length === 0 || r() < 0.2) break;
+        const at = Math.floor(r() * node.length);
         parent = node;
-        key = Math.floor(r() * node.length);
-        node = node[key];
+        key = at;
+        node = node[at];
       } else break;
     }
     if (parent === undefined || key === undefined) continue;

@@ -1,0 +1,49 @@
+/**
+ * Starts what runs pods on a node: the kubelet over the container runtime,
+ * and the tunnel through which the API server reaches it for logs, exec,
+ * attach and port-forward. Loaded by cmd wiring only (it pulls in the
+ * kubelet and, through the runtime, Docker code).
+ */
+import { join } from 'node:path';
+import { startKubelet } from '../kubelet/kubelet.js';
+import { serveStream } from '../kubelet/streaming.js';
+import { startTunnel } from './tunnel.js';
+import type { KubeletDeps } from './agent.js';
+
+/** The kubelet's state lives in <data-dir>/agent, as k3s keeps it. */
+export function kubeletDataDir(dataDir: string): string {
+  return join(dataDir, 'agent');
+}
+
+/** startKubelet for the agent: the kubelet plus its tunnel to the server. */
+export async function startNodeKubelet(deps: KubeletDeps): Promise<{ stop(): Promise<void> }> {
+  const runtime = deps.runtime;
+  if (!runtime) throw new Error('the kubelet needs a container runtime');
+  const dataDir = kubeletDataDir(deps.dataDir);
+  const kubelet = await startKubelet({
+    client: deps.client,
+    runtime,
+    nodeName: deps.nodeName,
+    nodeIP: deps.nodeIP,
+    dataDir,
+    imageArchiveDir: join(dataDir, 'images'),
+    onError: (e, what) => deps.log(`kubelet: ${what}: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  const endpoint = deps.tunnel;
+  const tunnel = endpoint
+    ? startTunnel({
+        server: endpoint.server,
+        caPem: endpoint.caPem,
+        token: endpoint.credential,
+        nodeName: deps.nodeName,
+        log: deps.log,
+        serve: (req, ws) => serveStream(req, ws, { runtime, findContainer: (ns, pod, c, previous) => kubelet.findContainer(ns, pod, c, previous) }),
+      })
+    : undefined;
+  return {
+    async stop() {
+      await tunnel?.stop();
+      await kubelet.stop();
+    },
+  };
+}
