@@ -86,6 +86,15 @@ export function unfit(...reasons: string[]): FilterResult {
 }
 
 /**
+ * A shared failing result for a fixed reason: a filter rejects most nodes
+ * for the same reason while a cluster is full or tainted, and each pod is
+ * checked against hundreds of nodes, so it should not allocate per node.
+ */
+export function unfitConst(reason: string): FilterResult {
+  return Object.freeze({ fit: false, reasons: Object.freeze([reason]) });
+}
+
+/**
  * A scheduler plugin. `filter` rejects nodes; `score` ranks feasible ones on
  * 0–100 (or on a raw scale that `normalizeScores` maps to 0–100 in place,
  * once all feasible nodes are scored).

@@ -7,10 +7,11 @@ import type { NodeSelectorTerm } from 'kubernetes-types/core/v1.js';
 import { matchesTerm } from '../../api/node-selection.js';
 
 export { matchesExpression, matchesField, matchesTerm } from '../../api/node-selection.js';
-import { FITS, unfit, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
+import { FITS, unfitConst, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
 
 export const NAME = 'NodeAffinity';
 export const ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector";
+const UNFIT_ERR_REASON_POD = unfitConst(ERR_REASON_POD);
 
 /** True when the node satisfies the nodeSelector and (if any) one of the required terms. */
 export function fits(
@@ -29,7 +30,7 @@ export function nodeAffinity(): Plugin {
   return {
     name: NAME,
     filter(pod: PodInfo, node: NodeInfo): FilterResult {
-      return fits(pod.nodeSelector, pod.requiredNodeTerms, node.labels, node.name) ? FITS : unfit(ERR_REASON_POD);
+      return fits(pod.nodeSelector, pod.requiredNodeTerms, node.labels, node.name) ? FITS : UNFIT_ERR_REASON_POD;
     },
   };
 }

@@ -1,8 +1,9 @@
 /** NodeName: a pod that names its node fits only there. */
-import { FITS, unfit, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
+import { FITS, unfitConst, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
 
 export const NAME = 'NodeName';
 export const ERR_REASON = "node(s) didn't match the requested node name";
+const UNFIT_ERR_REASON = unfitConst(ERR_REASON);
 
 /** True when the pod names no node or names this one. */
 export function fits(podNodeName: string | undefined, nodeName: string): boolean {
@@ -14,7 +15,7 @@ export function nodeName(): Plugin {
   return {
     name: NAME,
     filter(pod: PodInfo, node: NodeInfo): FilterResult {
-      return fits(pod.pod.spec?.nodeName, node.name) ? FITS : unfit(ERR_REASON);
+      return fits(pod.pod.spec?.nodeName, node.name) ? FITS : UNFIT_ERR_REASON;
     },
   };
 }

@@ -2,10 +2,11 @@
  * NodePorts: a host port is taken per protocol, port and host IP, where
  * 0.0.0.0 (or an empty hostIP) conflicts with every IP (framework.HostPortInfo).
  */
-import { FITS, unfit, type FilterResult, type HostPort, type NodeInfo, type Plugin, type PodInfo, type UsedPorts } from '../types.js';
+import { FITS, unfitConst, type FilterResult, type HostPort, type NodeInfo, type Plugin, type PodInfo, type UsedPorts } from '../types.js';
 
 export const NAME = 'NodePorts';
 export const ERR_REASON = "node(s) didn't have free ports for the requested pod ports";
+const UNFIT_ERR_REASON = unfitConst(ERR_REASON);
 
 const ANY_IP = '0.0.0.0';
 
@@ -50,7 +51,7 @@ export function nodePorts(): Plugin {
     name: NAME,
     filter(pod: PodInfo, node: NodeInfo): FilterResult {
       if (pod.hostPorts.length === 0) return FITS;
-      return fits(pod.hostPorts, node.usedPorts) ? FITS : unfit(ERR_REASON);
+      return fits(pod.hostPorts, node.usedPorts) ? FITS : UNFIT_ERR_REASON;
     },
   };
 }

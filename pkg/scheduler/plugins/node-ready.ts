@@ -5,10 +5,11 @@
  * first); this filter covers the window before the taint lands, with the
  * wording of kube-scheduler's former CheckNodeCondition predicate.
  */
-import { FITS, unfit, type FilterResult, type NodeInfo, type Plugin } from '../types.js';
+import { FITS, unfitConst, type FilterResult, type NodeInfo, type Plugin } from '../types.js';
 
 export const NAME = 'NodeReady';
 export const ERR_REASON_NOT_READY = 'node(s) were not ready';
+const UNFIT_ERR_REASON_NOT_READY = unfitConst(ERR_REASON_NOT_READY);
 
 /** True when the node is Ready. */
 export function fits(ready: boolean): boolean {
@@ -20,7 +21,7 @@ export function nodeReady(): Plugin {
   return {
     name: NAME,
     filter(_pod, node: NodeInfo): FilterResult {
-      return fits(node.ready) ? FITS : unfit(ERR_REASON_NOT_READY);
+      return fits(node.ready) ? FITS : UNFIT_ERR_REASON_NOT_READY;
     },
   };
 }

@@ -1,10 +1,11 @@
 /** NodeUnschedulable: cordoned nodes take only pods that tolerate node.kubernetes.io/unschedulable:NoSchedule. */
 import type { Toleration } from 'kubernetes-types/core/v1.js';
-import { FITS, unfit, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
+import { FITS, unfitConst, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
 import { toleratesTaint } from './taint-toleration.js';
 
 export const NAME = 'NodeUnschedulable';
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
+const UNFIT_ERR_REASON_UNSCHEDULABLE = unfitConst(ERR_REASON_UNSCHEDULABLE);
 
 const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
@@ -18,7 +19,7 @@ export function nodeUnschedulable(): Plugin {
   return {
     name: NAME,
     filter(pod: PodInfo, node: NodeInfo): FilterResult {
-      return fits(node.unschedulable, pod.tolerations) ? FITS : unfit(ERR_REASON_UNSCHEDULABLE);
+      return fits(node.unschedulable, pod.tolerations) ? FITS : UNFIT_ERR_REASON_UNSCHEDULABLE;
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import { toleratesTaint } from '../../api/node-selection.js';
 
 export { toleratesTaint } from '../../api/node-selection.js';
-import { FITS, MAX_NODE_SCORE, unfit, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
+import { FITS, MAX_NODE_SCORE, unfitConst, type FilterResult, type NodeInfo, type Plugin, type PodInfo } from '../types.js';
 
 export const NAME = 'TaintToleration';
 
@@ -55,17 +55,30 @@ export function defaultNormalizeScore(scores: number[], reverse: boolean): void 
   }
 }
 
+// One failing result per taint object: nodes keep their taint objects until they change.
+const untoleratedResults = new WeakMap<Taint, FilterResult>();
+
+function untolerated(taint: Taint): FilterResult {
+  let r = untoleratedResults.get(taint);
+  if (r === undefined) {
+    r = unfitConst(errReasonUntolerated(taint));
+    untoleratedResults.set(taint, r);
+  }
+  return r;
+}
+
 /** Builds the TaintToleration filter and score. */
 export function taintToleration(): Plugin {
   return {
     name: NAME,
     weight: 3,
     filter(pod: PodInfo, node: NodeInfo): FilterResult {
+      if (node.taints.length === 0) return FITS;
       const taint = firstUntoleratedTaint(node.taints, pod.tolerations);
-      return taint === undefined ? FITS : unfit(errReasonUntolerated(taint));
+      return taint === undefined ? FITS : untolerated(taint);
     },
     score(pod: PodInfo, node: NodeInfo): number {
-      return countIntolerablePreferNoSchedule(node.taints, pod.tolerations);
+      return node.taints.length === 0 ? 0 : countIntolerablePreferNoSchedule(node.taints, pod.tolerations);
     },
     normalizeScores(scores: number[]): void {
       defaultNormalizeScore(scores, true);
