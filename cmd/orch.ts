@@ -4,6 +4,16 @@
  * heavy parts (and yargs itself) load only when a command needs them.
  */
 const argv = process.argv.slice(2);
+
+/** Heap policy of the long-running commands; a bad override is a one-line error, not a stack trace. */
+function applyHeapPolicy(tune: () => number): void {
+  try {
+    tune();
+  } catch (e) {
+    process.stderr.write(`orch: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}
 const wantsHelp = argv.some((a) => a === '--help' || a === '-h');
 
 if (argv[0] === 'kubectl') {
@@ -11,10 +21,12 @@ if (argv[0] === 'kubectl') {
   const { runKubectl } = await import('./kubectl.js');
   process.exitCode = await runKubectl(argv.slice(1));
 } else if (argv[0] === 'server' && !wantsHelp) {
-  const { runServerFromArgv } = await import('./server.js');
+  const [{ runServerFromArgv }, { tuneHeap }] = await Promise.all([import('./server.js'), import('../pkg/util/heap.js')]);
+  applyHeapPolicy(tuneHeap);
   await runServerFromArgv(argv.slice(1));
 } else if (argv[0] === 'agent' && !wantsHelp) {
-  const { runAgentFromArgv } = await import('./agent.js');
+  const [{ runAgentFromArgv }, { tuneHeap }] = await Promise.all([import('./agent.js'), import('../pkg/util/heap.js')]);
+  applyHeapPolicy(tuneHeap);
   await runAgentFromArgv(argv.slice(1));
 } else {
   const [{ default: yargs }, { serverCommand }, { agentCommand }, { kubectlCommand }] = await Promise.all([
