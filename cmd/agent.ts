@@ -30,9 +30,9 @@ export function defaultRuntimeEndpoint(env: NodeJS.ProcessEnv): string {
 }
 
 /** The Docker runtime and the kubelet (with its tunnel), loaded lazily: Docker code is not on the path to joining. */
-export async function loadKubeletWiring(endpoint: string): Promise<{ runtime: ContainerRuntime; startKubelet: StartKubelet }> {
+export async function loadKubeletWiring(endpoint: string): Promise<{ runtime: ContainerRuntime; runtimeEndpoint: string; startKubelet: StartKubelet }> {
   const [{ dockerRuntime }, { startNodeKubelet }] = await Promise.all([import('../pkg/kubelet/runtime/docker.js'), import('../pkg/agent/kubelet-wiring.js')]);
-  return { runtime: dockerRuntime({ host: endpoint }), startKubelet: startNodeKubelet };
+  return { runtime: dockerRuntime({ host: endpoint }), runtimeEndpoint: endpoint, startKubelet: startNodeKubelet };
 }
 
 /** Checks the flags into AgentOptions (without the runtime); throws FlagError. */

@@ -54,6 +54,8 @@ export interface AgentOptions {
   /** The container runtime (its version goes into nodeInfo; the kubelet drives it). */
   runtime?: ContainerRuntime;
   startKubelet?: StartKubelet;
+  /** Where the runtime listens, for messages. */
+  runtimeEndpoint?: string;
   log?: (msg: string) => void;
   /** Heartbeat periods (defaults 10 s and 60 s, as the kubelet). */
   leaseRenewIntervalMs?: number;
@@ -111,7 +113,7 @@ export async function runNode(conn: NodeConnection, o: NodeOptions): Promise<Age
   try {
     const [facts, runtimeVersion] = await Promise.all([
       hostFacts(o.dataDir),
-      o.runtime ? o.runtime.version().then((v) => runtimeVersionString(o.runtime?.type ?? 'docker', v)) : Promise.resolve(''),
+      o.runtime ? runtimeVersionOf(o.runtime, o.runtimeEndpoint) : Promise.resolve(''),
     ]);
     const identity: NodeIdentity = {
       nodeName: o.nodeName,
@@ -160,6 +162,19 @@ export async function runNode(conn: NodeConnection, o: NodeOptions): Promise<Age
       return stopping;
     },
   };
+}
+
+/** The runtime's version for nodeInfo; an unreachable runtime is a one-line error that says what to do. */
+async function runtimeVersionOf(runtime: ContainerRuntime, endpoint: string | undefined): Promise<string> {
+  try {
+    return runtimeVersionString(runtime.type, await runtime.version());
+  } catch (e) {
+    const where = endpoint ? ` at ${endpoint}` : '';
+    const why = e instanceof Error ? e.message : String(e);
+    throw new AgentError(
+      `cannot reach the ${runtime.type} daemon${where} (${why}): start it (systemctl start ${runtime.type}) or point --container-runtime-endpoint at it; orch server --disable-agent runs without one`,
+    );
+  }
 }
 
 /** Joins `opts.server` with the token (checking its CA first), registers the node, heartbeats and starts the kubelet. */

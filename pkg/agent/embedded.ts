@@ -15,7 +15,7 @@ export interface EmbeddedAgentConfig {
   labels: Record<string, string>;
   taints: Taint[];
   /** Loads the runtime and kubelet (cmd wiring); absent: the node only registers and heartbeats. */
-  loadKubelet?: () => Promise<{ runtime?: ContainerRuntime; startKubelet?: StartKubelet }>;
+  loadKubelet?: () => Promise<{ runtime?: ContainerRuntime; runtimeEndpoint?: string; startKubelet?: StartKubelet }>;
 }
 
 /** Options of startEmbeddedAgent. */
@@ -51,6 +51,7 @@ export async function startEmbeddedAgent(o: EmbeddedAgentOptions): Promise<Agent
       dataDir: o.dataDir,
       controlPlane: true,
       runtime: wiring.runtime,
+      runtimeEndpoint: wiring.runtimeEndpoint,
       startKubelet: wiring.startKubelet,
       log: o.log,
     },

@@ -91,6 +91,18 @@ t.test('join, register, heartbeat', async (t) => {
     leaseRenewIntervalMs: 200,
   });
 
+  await t.test('an unreachable container runtime is a one-line error that says what to do', async (t) => {
+    const dataDir = tempDir(t, 'orch-agent-');
+    const runtime = new HollowRuntime();
+    runtime.version = async () => {
+      throw new Error('connect ENOENT /run/none.sock');
+    };
+    await t.rejects(
+      startAgent({ ...base(dataDir, 'no-docker'), runtime, runtimeEndpoint: 'unix:///run/none.sock' }),
+      /^cannot reach the hollow daemon at unix:\/\/\/run\/none\.sock \(connect ENOENT \/run\/none\.sock\): start it .*--disable-agent/,
+    );
+  });
+
   await t.test('the Node, its Lease, and the node lifecycle seeing it Ready', async (t) => {
     const dataDir = tempDir(t, 'orch-agent-');
     const kubeletCalls: KubeletDeps[] = [];
