@@ -14,6 +14,9 @@ import { ApiError, errors } from './errors.js';
 import type { Rest } from './rest/rest.js';
 import { TUNNEL_PATH, TUNNEL_STREAM_PATH, type AgentStream, type TunnelServer } from './tunnel.js';
 import { EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS, type LogRequestOptions, type StreamRequest } from '../kubelet/streaming-protocol.js';
+import { acceptSpdyUpgrade, acceptTunnelUpgrade, isSpdyUpgrade, negotiateStreamProtocol, pickTunnelProtocol, spdyOverWebSocket } from './spdy/upgrade.js';
+import { servePortForward } from './spdy/portforward.js';
+import type { SpdyConnection } from './spdy/connection.js';
 
 export interface StreamingDeps {
   rest: Rest;
@@ -269,11 +272,32 @@ export function createUpgradeHandler(deps: StreamingDeps): (req: IncomingMessage
     const kind = m[3] === 'exec' ? 'exec' : m[3] === 'attach' ? 'attach' : 'portforward';
     const { node, request } = await buildStreamRequest(deps.rest, kind, decodeURIComponent(m[1]), decodeURIComponent(m[2]), url.searchParams);
     deps.tunnels.requireTunnel(node);
+
+    // --- SPDY port-forward (kubectl): SPDY inside a WebSocket (kubectl ≥ 1.31), or a plain SPDY/3.1 upgrade. ---
+    if (kind === 'portforward') {
+      const tunnelProtocol = isWebSocket ? pickTunnelProtocol(offeredProtocols(req)) : undefined;
+      if (tunnelProtocol !== undefined || (!isWebSocket && isSpdyUpgrade(req))) {
+        let conn: SpdyConnection;
+        if (tunnelProtocol !== undefined) {
+          conn = spdyOverWebSocket(await acceptTunnelUpgrade(req, socket, head, tunnelProtocol));
+        } else {
+          conn = acceptSpdyUpgrade(socket, head, negotiateStreamProtocol(req));
+        }
+        // Each forwarded connection gets its own kubelet stream, for the one port its SPDY streams name.
+        servePortForward(conn, {
+          pod: request.pod,
+          podUid: request.podUid,
+          openPort: (port) => deps.tunnels.open(node, { ...request, ports: [port], protocol: PORTFORWARD_PROTOCOLS[0] }),
+        });
+        return;
+      }
+    }
+    // --- end SPDY port-forward ---
+
     if (!isWebSocket) {
-      // kubectl falls back to SPDY only after a WebSocket attempt failed; a clear refusal beats a hang.
       throw errors.badRequest(
         kind === 'portforward'
-          ? 'orch serves port-forward over WebSockets only (v4.channel.k8s.io, as @kubernetes/client-node speaks it); kubectl port-forward needs SPDY, which orch does not serve yet'
+          ? `orch serves port-forward over WebSockets (v4.channel.k8s.io, or SPDY/3.1 tunnelled as SPDY/3.1+portforward.k8s.io) and SPDY/3.1 upgrades; the request asked for a ${req.headers.upgrade ?? 'plain'} upgrade`
           : `orch serves ${kind} over WebSockets only (v5.channel.k8s.io); the request asked for a ${req.headers.upgrade ?? 'plain'} upgrade`,
       );
     }

@@ -5,7 +5,6 @@
  * real Docker ones are tested with the kubelet.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -114,15 +113,5 @@ spec:
     const r = await s.kubectl(['attach', '-i', 'att'], { input: 'hi\n', allowFail: true });
     t.match(r.stdout, 'got hi\n');
     t.equal(await rt.exited(id), 5);
-  });
-
-  t.test('kubectl port-forward fails with a message that says why', async (t) => {
-    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile('kubectl', ['port-forward', 'pod/hello', '18080:80'], { env: { ...process.env, KUBECONFIG: s.kubeconfig }, timeout: 30_000 }, (err, _out, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
-      );
-    });
-    t.not(r.code, 0);
-    t.match(r.stderr, /WebSockets only/);
   });
 });
