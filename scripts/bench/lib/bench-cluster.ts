@@ -39,9 +39,9 @@ export interface BenchClusterOptions {
 }
 
 /** One line saying what the numbers were measured on. */
-export function machineLine(): string {
+export function machineLine(sharedBy = 'the server, the hollow-node process and this driver'): string {
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `machine: ${availableParallelism()} cores (${model}) shared by the server, the hollow-node process and this driver; node ${process.version}`;
+  return `machine: ${availableParallelism()} cores (${model}) shared by ${sharedBy}; node ${process.version}`;
 }
 
 /** Starts the server, then the hollow nodes, and a client for the driver. */

@@ -22,12 +22,9 @@ export function requireBuild(): void {
   }
 }
 
-export interface Spawned {
+/** A spawned `node dist/cmd/orch.js …` process. */
+export interface SpawnedProcess {
   child: ChildProcess;
-  /** Server CPU ms used when /readyz first answered 200 (set by waitReady). */
-  cpuAtReadyMs?: number;
-  port: number;
-  dataDir: string;
   /** Exit code, or the signal name when a signal ended it. */
   exited: Promise<number | string>;
   output(): string;
@@ -35,35 +32,26 @@ export interface Spawned {
   stop(): Promise<number | string>;
 }
 
-/** Spawns `node dist/cmd/orch.js server --disable-agent` on `port`, without waiting for it. */
-export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = []): Spawned {
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      ORCH_BIN,
-      'server',
-      '--data-dir',
-      dataDir,
-      '--https-listen-port',
-      String(port),
-      '--bind-address',
-      '127.0.0.1',
-      '--disable-agent',
-      '--write-kubeconfig',
-      join(dataDir, 'kc.yaml'),
-    ],
-    // NODE_OPTIONS from the bench's own `--import=tsx` must not leak into the server.
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-  );
+export interface Spawned extends SpawnedProcess {
+  /** Server CPU ms used when /readyz first answered 200 (set by waitReady). */
+  cpuAtReadyMs?: number;
+  port: number;
+  dataDir: string;
+}
+
+/** Spawns `node [nodeArgs] dist/cmd/orch.js [args]` with its output collected, without waiting for it. */
+export function spawnOrch(args: string[], nodeArgs: string[] = []): SpawnedProcess {
+  const child = spawn(process.execPath, [...nodeArgs, ORCH_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // NODE_OPTIONS from the bench's own `--import=tsx` must not leak into the child.
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')));
   return {
     child,
-    port,
-    dataDir,
     exited,
     output: () => out,
     async stop() {
@@ -71,6 +59,24 @@ export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = 
       return exited;
     },
   };
+}
+
+/** How spawnServer runs the server beyond its data dir and port. */
+export interface ServerSpawnOptions {
+  /** Run the embedded agent (Docker kubelet) under this node name; without it the server gets --disable-agent. */
+  agentNodeName?: string;
+}
+
+/** Spawns `node dist/cmd/orch.js server` (--disable-agent unless o.agentNodeName) on `port`, without waiting for it. */
+export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = [], o: ServerSpawnOptions = {}): Spawned {
+  const agentArgs = o.agentNodeName === undefined ? ['--disable-agent'] : ['--node-name', o.agentNodeName];
+  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...agentArgs, '--write-kubeconfig', join(dataDir, 'kc.yaml')];
+  return { ...spawnOrch(args, nodeArgs), port, dataDir };
+}
+
+/** Spawns `node dist/cmd/orch.js agent` joined to `server` with `token`, without waiting for it. */
+export function spawnAgent(o: { server: string; token: string; nodeName: string; dataDir: string; nodeArgs?: string[] }): SpawnedProcess {
+  return spawnOrch(['agent', '--server', o.server, '--token', o.token, '--node-name', o.nodeName, '--data-dir', o.dataDir], o.nodeArgs);
 }
 
 /** An undici dispatcher that trusts the server CA of a data dir. */
