@@ -5,6 +5,7 @@
  * kubelet and, through the runtime, Docker code).
  */
 import { join } from 'node:path';
+import type { BackoffOptions } from '../kubelet/backoff.js';
 import { startKubelet } from '../kubelet/kubelet.js';
 import { serveStream } from '../kubelet/streaming.js';
 import { startTunnel } from './tunnel.js';
@@ -13,6 +14,27 @@ import type { KubeletDeps } from './agent.js';
 /** The kubelet's state lives in <data-dir>/agent, as k3s keeps it. */
 export function kubeletDataDir(dataDir: string): string {
   return join(dataDir, 'agent');
+}
+
+/** A positive integer from the environment, else undefined (a bad value is an error that names the variable). */
+function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(v)}: want a positive number of milliseconds`);
+  return n;
+}
+
+/**
+ * The CrashLoopBackOff delays, for tests only: ORCH_KUBELET_BACKOFF_INITIAL_MS
+ * and ORCH_KUBELET_BACKOFF_MAX_MS shorten the kubelet's 10 s → 300 s restart
+ * back-off so a test sees several restarts in seconds. Unset: the defaults.
+ */
+export function restartBackoffFromEnv(env: NodeJS.ProcessEnv): BackoffOptions | undefined {
+  const initialMs = envMs(env, 'ORCH_KUBELET_BACKOFF_INITIAL_MS');
+  const maxMs = envMs(env, 'ORCH_KUBELET_BACKOFF_MAX_MS');
+  if (initialMs === undefined && maxMs === undefined) return undefined;
+  return { ...(initialMs !== undefined ? { initialMs } : {}), ...(maxMs !== undefined ? { maxMs } : {}) };
 }
 
 /** startKubelet for the agent: the kubelet plus its tunnel to the server. */
@@ -27,6 +49,7 @@ export async function startNodeKubelet(deps: KubeletDeps): Promise<{ stop(): Pro
     nodeIP: deps.nodeIP,
     dataDir,
     imageArchiveDir: join(dataDir, 'images'),
+    restartBackoff: restartBackoffFromEnv(process.env),
     onError: (e, what) => deps.log(`kubelet: ${what}: ${e instanceof Error ? e.message : String(e)}`),
   });
   const endpoint = deps.tunnel;

@@ -10,7 +10,7 @@
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConfigMap, Container, Pod, PodStatus, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, Pod, PodStatus, Secret, Service, Volume } from 'kubernetes-types/core/v1.js';
 import type { Client, ObjectLike } from '../client/client.js';
 import { isConflict, isNotFound } from '../client/errors.js';
 import { EventRecorder, type EventType } from '../client/events.js';
@@ -83,11 +83,14 @@ interface PodState {
   /** Why containers are not running, by container name. */
   waiting: Map<string, WaitingReason>;
   volumes?: Map<string, string>;
+  /** When configMap/secret/downwardAPI files were last written (they follow their sources, as the kubelet's). */
+  volumesAt?: number;
   lastStatus?: string;
 }
 
 const uidOf = (p: Pod): string => p.metadata?.uid ?? '';
 const podRef = (p: Pod): ObjectLike => ({ apiVersion: 'v1', kind: 'Pod', metadata: p.metadata });
+const isProjected = (v: Volume): boolean => v.configMap !== undefined || v.secret !== undefined || v.downwardAPI !== undefined || v.projected !== undefined;
 const isFinished = (p: Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
 /** A duration as Go prints it (300ms, 10s, 5m0s), for Kubernetes-identical messages. */
@@ -111,6 +114,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const recorder = opts.recorder ?? new EventRecorder(client, { component: 'kubelet', host: nodeName });
   const onError = opts.onError ?? ((e: unknown, what: string) => console.warn(`kubelet ${nodeName}: ${what}:`, e instanceof Error ? e.message : e));
   const retryMs = opts.retryMs ?? 2000;
+  const resyncMs = opts.resyncMs ?? 10_000;
   const restartBackoff = new Backoff(opts.restartBackoff);
   const imageBackoff = new Backoff(opts.imageBackoff);
   const pods = client.resource('pods');
@@ -348,13 +352,17 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     const now = Date.now();
     let observed = initial;
 
-    if (!st.volumes && !isFinished(pod)) {
+    // Projected files are refreshed once per resync period: a changed ConfigMap or Secret shows in running pods.
+    const refresh = st.volumes !== undefined && now - (st.volumesAt ?? 0) >= resyncMs && (pod.spec?.volumes ?? []).some(isProjected);
+    if ((!st.volumes || refresh) && !isFinished(pod)) {
       try {
         st.volumes = await setupVolumes(pod, { dataDir: opts.dataDir, nodeIP, podIP: pod.status?.podIP, getConfigMap, getSecret });
+        st.volumesAt = now;
       } catch (e) {
         if (!(e instanceof MountError)) throw e;
         event(pod, 'Warning', 'FailedMount', e.message);
-        queue.addAfter(uid, retryMs);
+        if (refresh) st.volumesAt = now; // a source gone later: its files stay, retried next period
+        else queue.addAfter(uid, retryMs);
       }
     }
 
@@ -426,11 +434,14 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
     const host = pod.spec?.hostNetwork ? '127.0.0.1' : (readySandbox(groupObserved(observed))?.ip ?? '127.0.0.1');
     probes.syncPod(pod, observed, host);
+    // A container the API has as ready (adopted after a restart) stays ready until its probe decides:
+    // no NotReady flap of every pod, and of the Services behind them, each time the agent restarts.
+    const wasReady = new Set((pod.status?.containerStatuses ?? []).filter((s) => s.ready && s.containerID).map((s) => s.containerID));
     const status = computePodStatus(pod, observed, {
       now: new Date(),
       nodeIP,
       runtimeType: runtime.type,
-      readiness: (id) => probes.readiness(id),
+      readiness: (id) => (probes.readinessPending(id) && wasReady.has(`${runtime.type}://${id}`) ? true : probes.readiness(id)),
       startup: (id) => probes.startup(id),
       waiting: st.waiting,
     });
@@ -518,7 +529,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   await resyncAll();
   const timer = setInterval(() => {
     resyncAll().catch((e: unknown) => onError(e, 'resync'));
-  }, opts.resyncMs ?? 10_000);
+  }, resyncMs);
 
   return {
     async stop(): Promise<void> {

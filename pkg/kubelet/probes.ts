@@ -168,6 +168,12 @@ export class ProbeManager {
     return w ? w.result === true : undefined;
   }
 
+  /** Whether a container's readiness probe has not come to a result yet (e.g. just adopted after a restart). */
+  readinessPending(containerId: string): boolean {
+    const w = this.workers.get(`${containerId}/readiness`);
+    return w !== undefined && w.result === undefined;
+  }
+
   /** Whether the startup probe passed: undefined without one. */
   startup(containerId: string): boolean | undefined {
     const w = this.workers.get(`${containerId}/startup`);

@@ -9,6 +9,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
+import { KubeletLookupError } from './kubelet.js';
 import type { ContainerRuntime, LogOptions, StreamSession } from './runtime/types.js';
 import { CHANNEL, exitStatus, frame, statusIsJson, supportsClose, type StreamHeader, type StreamRequest } from './streaming-protocol.js';
 
@@ -89,7 +90,12 @@ export async function serveStream(req: StreamRequest, ws: WebSocket, deps: Strea
     else if (req.kind === 'portforward') await servePortForward(req, ws, deps);
     else await serveExec(req, ws, deps);
   } catch (e) {
-    const f = e instanceof StreamFailure ? e : new StreamFailure(500, 'InternalError', e instanceof Error ? e.message : String(e));
+    const f =
+      e instanceof StreamFailure
+        ? e
+        : e instanceof KubeletLookupError
+          ? new StreamFailure(e.code, e.reason, e.message)
+          : new StreamFailure(500, 'InternalError', e instanceof Error ? e.message : String(e));
     if (ws.readyState === OPEN) {
       sendHeader(ws, { ok: false, code: f.code, reason: f.reason, message: f.message });
       ws.close(1000);
@@ -168,7 +174,10 @@ async function serveExec(req: StreamRequest, ws: WebSocket, deps: StreamDeps): P
   if (session.stdout) pump(ws, session.stdout, (c) => frame(CHANNEL.stdout, c));
   if (session.stderr) pump(ws, session.stderr, (c) => frame(CHANNEL.stderr, c));
 
-  const code = await session.done;
+  const exitCode = await session.done;
+  // Attach ends in Success whatever the exit code, as the kubelet's ServeAttach: `kubectl run -i`
+  // takes the code from the pod's status, and a failure here makes it fall back to streaming logs.
+  const code = req.kind === 'exec' ? exitCode : 0;
   await Promise.all([ended(session.stdout), ended(session.stderr)]);
   if (clientGone || ws.readyState !== OPEN) return;
   if (statusIsJson(req.protocol)) {

@@ -199,9 +199,9 @@ export async function setupVolumes(pod: Pod, ctx: VolumeContext): Promise<Map<st
     if (!plugin) throw new MountError(v.name, 'volume type is not supported by this kubelet');
     const dir = join(base, `kubernetes.io~${PLUGIN[plugin]}`, v.name);
     if (plugin === 'emptyDir') {
-      await mkdir(dir, { recursive: true });
-      // World-writable as Kubernetes makes it, so non-root containers can use it.
-      await chmod(dir, 0o777);
+      // World-writable as Kubernetes makes it, so non-root containers can use it; set once
+      // at creation (setup runs again to refresh projected files: a chmod from inside stays).
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await chmod(dir, 0o777);
     } else {
       await writeFiles(dir, await volumeFiles(pod, v, ctx));
     }

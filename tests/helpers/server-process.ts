@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cleanupNode } from './docker.js';
 
 export const ORCH_BIN = resolve(import.meta.dirname, '../../dist/cmd/orch.js');
 
@@ -28,28 +29,51 @@ export interface ServerProcess {
   dataDir: string;
   port: number;
   kubeconfig: string;
+  /** The embedded agent's node (absent with --disable-agent). */
+  nodeName?: string;
   output(): string;
-  /** SIGTERM and wait for exit; resolves to the exit code. */
+  /** SIGTERM and wait for exit (containers of the node keep running); resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** stop(), then removes every Docker container of the embedded agent's node and the data dir it made. */
+  close(): Promise<void>;
   /** Runs kubectl against this server. */
   kubectl(args: string[], opts?: { input?: string; allowFail?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-/** Starts `orch server --disable-agent` and waits until it reports it is listening. */
-export async function startServerProcess(extraArgs: string[] = [], dataDir?: string): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** Run the embedded agent as this node (a name unique per test: its containers are labelled with it). */
+  agentNodeName?: string;
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
+  /** With the agent: wait until its node is Ready (default true). */
+  waitNodeReady?: boolean;
+  /** Address the API listens on (default 127.0.0.1); a test host's root-side veth address lets its agent in. */
+  bindAddress?: string;
+}
+
+/**
+ * Starts `orch server` (`--disable-agent` unless opts.agentNodeName) and waits until it
+ * reports it is listening (and, with the agent, until its node is Ready).
+ */
+export async function startServerProcess(extraArgs: string[] = [], dataDir?: string, opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'orch-e2e-'));
   const port = await freePort();
   const kubeconfig = join(dir, 'kubeconfig.yaml');
+  const nodeName = opts.agentNodeName;
+  const agentArgs = nodeName === undefined ? ['--disable-agent'] : ['--node-name', nodeName];
   const child = spawn(
     process.execPath,
-    [ORCH_BIN, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent', '--write-kubeconfig', kubeconfig, ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [ORCH_BIN, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', opts.bindAddress ?? '127.0.0.1', ...agentArgs, '--write-kubeconfig', kubeconfig, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) } },
   );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`orch server did not start in 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`orch server did not start in 20 s:\n${out}`));
+    }, 20_000);
     const check = () => {
       if (out.includes('listening on')) {
         clearTimeout(timer);
@@ -63,17 +87,26 @@ export async function startServerProcess(extraArgs: string[] = [], dataDir?: str
     });
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  return {
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const code = await exited;
+    if (!dataDir) rmSync(dir, { recursive: true, force: true });
+    return code;
+  };
+  const sp: ServerProcess = {
     child,
     dataDir: dir,
     port,
     kubeconfig,
+    nodeName,
     output: () => out,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const code = await exited;
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
-      return code;
+    stop,
+    async close() {
+      try {
+        await stop();
+      } finally {
+        if (nodeName !== undefined) await cleanupNode(nodeName);
+      }
     },
     kubectl(args, opts = {}) {
       return new Promise((res, rej) => {
@@ -86,4 +119,25 @@ export async function startServerProcess(extraArgs: string[] = [], dataDir?: str
       });
     },
   };
+  if (nodeName !== undefined && opts.waitNodeReady !== false) {
+    try {
+      await waitNodeReady(sp, nodeName);
+    } catch (e) {
+      await sp.close();
+      throw e;
+    }
+  }
+  return sp;
+}
+
+/** Waits (up to 30 s) until the node exists and is Ready. */
+async function waitNodeReady(sp: ServerProcess, nodeName: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await sp.kubectl(['wait', '--for=condition=Ready', `node/${nodeName}`, '--timeout=10s'], { allowFail: true });
+    if (r.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`node ${nodeName} not Ready in 30 s: ${r.stderr}\n${sp.output()}`);
+    // `kubectl wait` fails at once while the node does not exist yet.
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }

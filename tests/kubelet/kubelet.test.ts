@@ -296,6 +296,37 @@ t.test('configMap volume files and env from configMap and secret', async (t) => 
   t.same(errors, []);
 });
 
+t.test('configMap and secret volume files follow their sources', async (t) => {
+  const { client, runtime, pods, dataDir, errors } = await setup(t);
+  const cms = client.resource('configmaps').namespace('default');
+  await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'live' }, data: { greeting: 'one' } });
+  await client.resource('secrets').namespace('default').create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pw' }, data: { pw: Buffer.from('a').toString('base64') } });
+  const created = await pods.create(
+    pod('follows', {
+      volumes: [
+        { name: 'cfg', configMap: { name: 'live' } },
+        { name: 'sec', secret: { secretName: 'pw' } },
+      ],
+      containers: [{ name: 'c', image: 'busybox:1', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }, { name: 'sec', mountPath: '/sec' }] }],
+    }),
+  );
+  const c = await eventually('running', () => running(runtime, 'follows', 'c'), (x) => x !== undefined);
+  const vols = join(dataDir, 'agent', 'pods', created.metadata!.uid!, 'volumes');
+  const cfgFile = join(vols, 'kubernetes.io~configmap', 'cfg', 'greeting');
+  const secFile = join(vols, 'kubernetes.io~secret', 'sec', 'pw');
+  t.equal(readFileSync(cfgFile, 'utf8'), 'one');
+  await cms.update({ ...(await cms.get('live')), data: { greeting: 'two' } });
+  await client.resource('secrets').namespace('default').update({ ...(await client.resource('secrets').namespace('default').get('pw')), data: { pw: Buffer.from('b').toString('base64') } });
+  await eventually('configMap file updated', () => readFileSync(cfgFile, 'utf8'), (v) => v === 'two');
+  await eventually('secret file updated', () => readFileSync(secFile, 'utf8'), (v) => v === 'b');
+  t.equal((await running(runtime, 'follows', 'c'))?.id, c?.id, 'the container is not restarted');
+  // The ConfigMap deleted: its files stay.
+  await cms.delete('live');
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(readFileSync(cfgFile, 'utf8'), 'two', 'files of a deleted source stay');
+  t.same(errors, []);
+});
+
 t.test('the container spec the runtime gets: env, command expansion, mounts', async (t) => {
   const { client, runtime, pods, errors } = await setup(t);
   const specs: Parameters<HollowRuntime['createContainer']>[0][] = [];
@@ -413,6 +444,28 @@ t.test('a kubelet restart adopts running containers and removes orphans', async 
   await t.rejects(k2.findContainer('default', 'keep', 'nope'), new KubeletLookupError(400, 'BadRequest', 'container nope is not valid for pod keep'));
   await t.rejects(k2.findContainer('default', 'nothere'), new KubeletLookupError(404, 'NotFound', 'pods "nothere" not found'));
   await t.rejects(k2.findContainer('default', 'keep', undefined, true), { message: 'previous terminated container "c" in pod "keep" not found' });
+  t.same(errors, []);
+});
+
+t.test('an adopted ready container stays ready until its readiness probe decides', async (t) => {
+  const env = await setup(t);
+  const { runtime, pods, errors } = env;
+  let ok = true;
+  let calls = 0;
+  runtime.setExec('check', () => {
+    calls++;
+    return ok ? { exitCode: 0, output: '', timedOut: false } : { exitCode: 1, output: 'no', timedOut: false };
+  });
+  const failureThreshold = 4;
+  await pods.create(pod('steady', { containers: [{ name: 'c', image: 'busybox:1', readinessProbe: { exec: { command: ['check'] }, periodSeconds: 1, failureThreshold } }] }));
+  await eventually('Ready', () => pods.get('steady'), (p) => cond(p.status, 'Ready')?.status === 'True');
+  await env.kubelet.stop();
+  // The probe now fails: Ready may turn False only once it failed failureThreshold times.
+  ok = false;
+  calls = 0;
+  await env.start();
+  const notReady = await eventually('NotReady after the probe failed', async () => ({ p: await pods.get('steady'), calls }), (x) => cond(x.p.status, 'Ready')?.status === 'False');
+  t.ok(notReady.calls >= failureThreshold, `Ready=False only after ${failureThreshold} failed probes (seen after ${notReady.calls})`);
   t.same(errors, []);
 });
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { serveStream, type StreamDeps } from '../../pkg/kubelet/streaming.js';
+import { KubeletLookupError } from '../../pkg/kubelet/kubelet.js';
 import type { StreamRequest } from '../../pkg/kubelet/streaming-protocol.js';
 import { ProcessRuntime } from '../helpers/process-runtime.js';
 
@@ -156,7 +157,8 @@ t.test('attach to the main process', async (t) => {
   const c = talk(`${h.url}/a`, (ws) => ws.send(Buffer.from([0, ...Buffer.from('there\n')])));
   await c.done;
   t.equal(channel(c.frames, 1), 'hi there\n');
-  t.match(JSON.parse(channel(c.frames, 3)), { reason: 'NonZeroExitCode', details: { causes: [{ message: '4' }] } });
+  // As the kubelet's ServeAttach: Success when the stream ends, whatever the exit code (kubectl run reads it from the pod).
+  t.same(JSON.parse(channel(c.frames, 3)), { metadata: {}, status: 'Success' });
 });
 
 t.test('logs', async (t) => {
@@ -237,4 +239,21 @@ t.test('port-forward', async (t) => {
   t.same(got[1], Buffer.concat([Buffer.from([1]), portLE]), 'error channel starts with the port');
   t.equal(channel(got.slice(2), 0), 'ping');
   ws.close();
+});
+
+t.test("the kubelet's lookup errors keep their code and reason", async (t) => {
+  const cases = [
+    new KubeletLookupError(400, 'BadRequest', 'container "c" in pod "p" is waiting to start: ContainerCreating'),
+    new KubeletLookupError(404, 'NotFound', 'pods "p" not found'),
+  ];
+  for (const [i, err] of cases.entries()) {
+    const h = await harness({ runtime: new ProcessRuntime(), findContainer: () => Promise.reject(err) });
+    for (const kind of ['log', 'exec'] as const) {
+      h.requests.set(`/${kind}`, { ...base, kind, command: ['true'], protocol: kind === 'exec' ? 'v5.channel.k8s.io' : '', log: { follow: false, previous: false, timestamps: false } });
+      const c = talk(`${h.url}/${kind}`);
+      await c.done;
+      t.same(c.header, { ok: false, code: err.code, reason: err.reason, message: err.message }, `${kind}, case ${i}`);
+    }
+    await h.close();
+  }
 });

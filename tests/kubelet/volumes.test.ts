@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,4 +104,17 @@ t.test('hostPath type checks', async (t) => {
   for (const [type, path, what] of bad) {
     await t.rejects(setupVolumes(pod([{ name: 'h', hostPath: { path, type } }]), ctx), { message: `MountVolume.SetUp failed for volume "h" : hostPath type check failed: ${path} is not ${what}` }, `${type} ${path}`);
   }
+});
+
+t.test('setting up again (the refresh of projected files) leaves an emptyDir as its containers made it', async (t) => {
+  const p: Pod = { metadata: { uid: 'uid-again', namespace: 'default', name: 'again' }, spec: { containers: [], volumes: [{ name: 'scratch', emptyDir: {} }] } };
+  const first = await setupVolumes(p, ctx);
+  const scratch = first.get('scratch') ?? '';
+  t.equal(statSync(scratch).mode & 0o777, 0o777, 'world-writable when created');
+  chmodSync(scratch, 0o700);
+  writeFileSync(join(scratch, 'kept'), 'x');
+  await setupVolumes(p, ctx);
+  t.equal(statSync(scratch).mode & 0o777, 0o700, 'mode left alone');
+  t.equal(readFileSync(join(scratch, 'kept'), 'utf8'), 'x', 'contents kept');
+  await cleanupPodDir(ctx.dataDir, 'uid-again');
 });

@@ -194,6 +194,13 @@ export class DockerRuntime implements ContainerRuntime {
   private pauseImage: Promise<string> | undefined;
   /** Inspect results of listed containers, reused while Docker's listed state is unchanged. */
   private readonly inspectCache = new Map<string, { state: string; info: ContainerInfo }>();
+  /**
+   * Events seen per container. Docker sends `die` before its listing shows the
+   * container exited (the list reads a replica updated later; inspect waits for
+   * the container's lock), so an event drops the cached inspect, and an inspect
+   * that raced with an event is not cached.
+   */
+  private readonly eventSeq = new Map<string, number>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = new Docker(connection(opts));
@@ -429,13 +436,21 @@ export class DockerRuntime implements ContainerRuntime {
         // restart one in place), so list + cached inspect is one call per change.
         const cached = this.inspectCache.get(c.Id);
         if (cached && cached.state === c.State) return cached.info;
+        const seq = this.eventSeq.get(c.Id);
         const info = await this.inspectContainer(c.Id);
-        if (info) this.inspectCache.set(c.Id, { state: c.State, info });
+        if (info && this.eventSeq.get(c.Id) === seq) this.inspectCache.set(c.Id, { state: c.State, info });
         return info;
       }),
     );
     for (const id of this.inspectCache.keys()) if (!seen.has(id)) this.inspectCache.delete(id);
+    for (const id of this.eventSeq.keys()) if (!seen.has(id)) this.eventSeq.delete(id);
     return out.filter((c): c is ContainerInfo => c !== undefined);
+  }
+
+  /** A container's state changed: its next listing inspects it again. */
+  private noteEvent(id: string): void {
+    this.inspectCache.delete(id);
+    this.eventSeq.set(id, (this.eventSeq.get(id) ?? 0) + 1);
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
@@ -641,6 +656,7 @@ export class DockerRuntime implements ContainerRuntime {
             if (typeof nano === 'number') since = Math.max(since, nano / 1e9);
             if (typeof id !== 'string' || typeof podUid !== 'string') return;
             if (action === 'start' || action === 'die' || action === 'oom' || action === 'destroy') {
+              this.noteEvent(id);
               onEvent({ containerId: id, podUid, action });
             }
           });

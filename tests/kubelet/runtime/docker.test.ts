@@ -445,3 +445,27 @@ t.test("watchEvents reports this node's container events, not another node's", a
   });
   t.pass('destroy reported');
 });
+
+t.test('a listing right after a die event shows the container exited', async (t) => {
+  // Docker sends `die` before its listing (a replica updated later) says the container exited.
+  const evNode = testNodeName('rt-die');
+  t.teardown(() => cleanupNode(evNode, docker));
+  const sb = await sandbox({ nodeName: evNode });
+  const id = await run(sb, { command: ['sh', '-c', 'until [ -f /tmp/go ]; do sleep 0.05; done; exit 5'] });
+  t.match((await rt.listContainers(evNode)).find((c) => c.id === id), { state: 'running' }, 'cached as running');
+  const seen = new Promise<string | undefined>((resolve) => {
+    const stop = rt.watchEvents(evNode, (e) => {
+      if (e.containerId !== id || e.action !== 'die') return;
+      stop();
+      // What the kubelet does on the event: list the pod's containers.
+      rt.listContainers(evNode).then(
+        (list) => resolve(list.find((c) => c.id === id)?.state),
+        () => resolve(undefined),
+      );
+    });
+  });
+  // Let the event stream connect before the container dies.
+  await new Promise((r) => setTimeout(r, 300));
+  await rt.execSync(id, ['touch', '/tmp/go'], 5000);
+  t.equal(await seen, 'exited');
+});
