@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import tar from 'tar-stream';
+import { tarBuffer } from '../../pkg/kubelet/runtime/pause-image.js';
 import { LABELS } from '../../pkg/kubelet/runtime/types.js';
 
 /** The busybox test image. */
@@ -55,24 +55,14 @@ async function rootfsTar(): Promise<Buffer> {
   } catch {
     throw new Error(`${BUSYBOX} not found: run scripts/docker-setup.sh (installs busybox-static)`);
   }
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    if (Buffer.isBuffer(c)) chunks.push(c);
+  return tarBuffer((pack) => {
+    pack.entry({ name: 'bin', type: 'directory', mode: 0o755 });
+    pack.entry({ name: 'tmp', type: 'directory', mode: 0o1777 });
+    pack.entry({ name: 'bin/busybox', mode: 0o755 }, readFileSync(BUSYBOX));
+    for (const a of APPLETS) {
+      if (available.has(a)) pack.entry({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' });
+    }
   });
-  const ended = new Promise<void>((res, rej) => {
-    pack.on('end', res);
-    pack.on('error', rej);
-  });
-  pack.entry({ name: 'bin', type: 'directory', mode: 0o755 });
-  pack.entry({ name: 'tmp', type: 'directory', mode: 0o1777 });
-  pack.entry({ name: 'bin/busybox', mode: 0o755 }, readFileSync(BUSYBOX));
-  for (const a of APPLETS) {
-    if (available.has(a)) pack.entry({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
 }
 
 async function hasImage(docker: Docker, ref: string): Promise<boolean> {

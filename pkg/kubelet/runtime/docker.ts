@@ -25,6 +25,7 @@ import {
   type StreamOptions,
   type StreamSession,
 } from './types.js';
+import { containerLabels, sandboxLabels } from './labels.js';
 import { PAUSE_CMD, PAUSE_IMAGE, pauseRootfsTar } from './pause-image.js';
 import { demuxInterleaved, demuxSplit, followProgress, isRecord, limitRaw, onJsonLines } from './docker-streams.js';
 
@@ -285,10 +286,24 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * Creates a named container. A same-named leftover of a crashed attempt
+   * is removed only when Docker reports the conflict: removing first cost a
+   * (404) call on every start.
+   */
+  private async createNamed(opts: Docker.ContainerCreateOptions & { name: string }): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(opts);
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      await this.removeStale(opts.name);
+      return this.docker.createContainer(opts);
+    }
+  }
+
   async runSandbox(spec: SandboxSpec): Promise<{ id: string; ip?: string }> {
     const image = await this.ensurePauseImage();
     const name = sandboxName(spec);
-    await this.removeStale(name);
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     if (!spec.hostNetwork) {
@@ -311,21 +326,14 @@ export class DockerRuntime implements ContainerRuntime {
       hostConfig.DnsSearch = spec.dns.searches;
       hostConfig.DnsOptions = spec.dns.options;
     }
-    const created = await this.docker.createContainer({
+    const created = await this.createNamed({
       name,
       Image: image,
       Cmd: PAUSE_CMD,
       // With host networking the pod has the node's hostname, as in Kubernetes.
       Hostname: spec.hostNetwork ? undefined : spec.hostname,
       ExposedPorts: exposed,
-      Labels: {
-        [LABELS.podUid]: spec.podUid,
-        [LABELS.podNamespace]: spec.namespace,
-        [LABELS.podName]: spec.name,
-        [LABELS.containerName]: 'POD',
-        [LABELS.type]: 'podsandbox',
-        [LABELS.node]: spec.nodeName,
-      },
+      Labels: sandboxLabels(spec),
       HostConfig: hostConfig,
     });
     try {
@@ -340,7 +348,6 @@ export class DockerRuntime implements ContainerRuntime {
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const name = containerName({ ...spec });
-    await this.removeStale(name);
     const r = spec.resources;
     const hostConfig: Docker.HostConfig = {
       NetworkMode: `container:${spec.sandboxId}`,
@@ -370,18 +377,7 @@ export class DockerRuntime implements ContainerRuntime {
       AttachStdin: spec.stdin,
       AttachStdout: true,
       AttachStderr: true,
-      Labels: {
-        [LABELS.podUid]: spec.podUid,
-        [LABELS.podNamespace]: spec.namespace,
-        [LABELS.podName]: spec.podName,
-        [LABELS.containerName]: spec.name,
-        [LABELS.type]: 'container',
-        [LABELS.node]: spec.nodeName,
-        [LABELS.containerKind]: spec.kind,
-        [LABELS.restartCount]: String(spec.restartCount),
-        [LABELS.specHash]: spec.specHash,
-        [LABELS.terminationGracePeriod]: String(spec.terminationGracePeriodSeconds),
-      },
+      Labels: containerLabels(spec),
       HostConfig: hostConfig,
     };
     // Kubernetes semantics map onto Docker's: a set Entrypoint drops the
@@ -393,7 +389,7 @@ export class DockerRuntime implements ContainerRuntime {
     if (spec.runAsUser !== undefined) {
       opts.User = spec.runAsGroup !== undefined ? `${spec.runAsUser}:${spec.runAsGroup}` : String(spec.runAsUser);
     }
-    const c = await this.docker.createContainer(opts);
+    const c = await this.createNamed({ ...opts, name });
     return c.id;
   }
 
@@ -427,7 +423,17 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async listContainers(nodeName: string): Promise<ContainerInfo[]> {
-    const listed = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.node}=${nodeName}`] } });
+    return this.listLabelled([`${LABELS.node}=${nodeName}`], true);
+  }
+
+  /** One pod's containers: a pod's sync must not wait on inspecting its neighbours' (Docker locks a container while it starts). */
+  async listPodContainers(nodeName: string, podUid: string): Promise<ContainerInfo[]> {
+    return this.listLabelled([`${LABELS.node}=${nodeName}`, `${LABELS.podUid}=${podUid}`], false);
+  }
+
+  /** Lists by labels, inspecting only containers whose state changed; `complete` lists prune the cache. */
+  private async listLabelled(labels: string[], complete: boolean): Promise<ContainerInfo[]> {
+    const listed = await this.docker.listContainers({ all: true, filters: { label: labels } });
     const seen = new Set<string>();
     const out = await Promise.all(
       listed.map(async (c): Promise<ContainerInfo | undefined> => {
@@ -442,8 +448,10 @@ export class DockerRuntime implements ContainerRuntime {
         return info;
       }),
     );
-    for (const id of this.inspectCache.keys()) if (!seen.has(id)) this.inspectCache.delete(id);
-    for (const id of this.eventSeq.keys()) if (!seen.has(id)) this.eventSeq.delete(id);
+    if (complete) {
+      for (const id of this.inspectCache.keys()) if (!seen.has(id)) this.inspectCache.delete(id);
+      for (const id of this.eventSeq.keys()) if (!seen.has(id)) this.eventSeq.delete(id);
+    }
     return out.filter((c): c is ContainerInfo => c !== undefined);
   }
 

@@ -19,6 +19,7 @@ import {
   type StreamOptions,
   type StreamSession,
 } from './types.js';
+import { containerLabels, sandboxLabels } from './labels.js';
 
 export interface HollowRuntimeOptions {
   /** Images present from the start (default: none; pulls succeed unless made to fail). */
@@ -134,14 +135,7 @@ export class HollowRuntime implements ContainerRuntime {
       ip = `${this.ipPrefix}.${(n >> 8) & 255}.${n & 255}`;
     }
     const now = new Date();
-    const labels: Record<string, string> = {
-      [LABELS.podUid]: spec.podUid,
-      [LABELS.podNamespace]: spec.namespace,
-      [LABELS.podName]: spec.name,
-      [LABELS.containerName]: 'POD',
-      [LABELS.type]: 'podsandbox',
-      [LABELS.node]: spec.nodeName,
-    };
+    const labels: Record<string, string> = sandboxLabels(spec);
     const c: HollowContainer = {
       nodeName: spec.nodeName,
       logs: [],
@@ -175,18 +169,7 @@ export class HollowRuntime implements ContainerRuntime {
     if (!this.images.has(spec.image)) throw new Error(`hollow: No such image: ${spec.image}`);
     const id = newId();
     this.calls.push({ op: 'createContainer', id, ref: spec.name });
-    const labels: Record<string, string> = {
-      [LABELS.podUid]: spec.podUid,
-      [LABELS.podNamespace]: spec.namespace,
-      [LABELS.podName]: spec.podName,
-      [LABELS.containerName]: spec.name,
-      [LABELS.type]: 'container',
-      [LABELS.node]: spec.nodeName,
-      [LABELS.containerKind]: spec.kind,
-      [LABELS.restartCount]: String(spec.restartCount),
-      [LABELS.specHash]: spec.specHash,
-      [LABELS.terminationGracePeriod]: String(spec.terminationGracePeriodSeconds),
-    };
+    const labels: Record<string, string> = containerLabels(spec);
     this.containers.set(id, {
       nodeName: spec.nodeName,
       logs: [],

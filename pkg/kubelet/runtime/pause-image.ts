@@ -185,6 +185,11 @@ export function pauseElf(arch: string = process.arch): Buffer {
 /** A rootfs tarball holding only `/pause`, ready for `docker import`. */
 export async function pauseRootfsTar(arch: string = process.arch): Promise<Buffer> {
   const elf = pauseElf(arch);
+  return tarBuffer((pack) => pack.entry({ name: 'pause', mode: 0o755, mtime: new Date(0) }, elf));
+}
+
+/** A tar archive in memory: `fill` adds the entries (tar-stream's pack), then it is finalized. */
+export async function tarBuffer(fill: (pack: tar.Pack) => void): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => {
@@ -194,7 +199,7 @@ export async function pauseRootfsTar(arch: string = process.arch): Promise<Buffe
     pack.on('end', res);
     pack.on('error', rej);
   });
-  pack.entry({ name: 'pause', mode: 0o755, mtime: new Date(0) }, elf);
+  fill(pack);
   pack.finalize();
   await ended;
   return Buffer.concat(chunks);

@@ -297,6 +297,24 @@ t.test("listContainers returns this node's containers with labels parsed back", 
   t.notOk((await rt.listContainers(listNode)).some((c) => c.id === done), 'removed containers leave the list');
 });
 
+t.test("listPodContainers returns one pod's containers; a leftover of the same name is replaced on create", async (t) => {
+  const listNode = testNodeName('rt-pod');
+  t.teardown(() => cleanupNode(listNode, docker));
+  const a = await sandbox({ nodeName: listNode });
+  const b = await sandbox({ nodeName: listNode });
+  const inA = await run(a, { name: 'app', command: ['sleep', '60'] });
+  await run(b, { name: 'app', command: ['sleep', '60'] });
+  const listed = await rt.listPodContainers(listNode, a.spec.podUid);
+  t.same(listed.map((c) => c.id).sort(), [a.id, inA].sort(), "only pod a's sandbox and container");
+  t.match(listed.find((c) => c.id === inA), { name: 'app', state: 'running', podUid: a.spec.podUid });
+
+  // A crashed attempt can leave a container under the name the next create wants.
+  await rt.stopContainer(inA, 0);
+  const again = await rt.createContainer(containerSpec(a, { name: 'app', command: ['sleep', '60'] }));
+  t.not(again, inA, 'a new container');
+  t.equal(await rt.inspectContainer(inA), undefined, 'the same-named leftover was removed');
+});
+
 t.test('execSync: exit codes, output, timeout', async (t) => {
   const sb = await sandbox();
   const id = await run(sb, { command: ['sleep', '60'] });
