@@ -184,8 +184,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   };
 
   async function observe(uid: string): Promise<ContainerInfo[]> {
-    if (runtime.listPodContainers) return runtime.listPodContainers(nodeName, uid);
-    return (await runtime.listContainers(nodeName)).filter((c) => c.podUid === uid);
+    return runtime.listPodContainers(nodeName, uid);
   }
 
   const files = (uid: string) => ({ hosts: join(podDir(opts.dataDir, uid), 'etc-hosts'), resolv: join(podDir(opts.dataDir, uid), 'resolv.conf') });

@@ -232,6 +232,7 @@ export class ProcessRuntime implements ContainerRuntime {
   stopContainer = async () => notImplemented();
   removeContainer = async () => notImplemented();
   listContainers = async () => [];
+  listPodContainers = async () => [];
   inspectContainer = async () => undefined;
   execSync = async () => notImplemented();
   watchEvents = () => () => {};

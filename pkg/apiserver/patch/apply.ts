@@ -143,15 +143,18 @@ export function recordUpdate(old: JsonObject | undefined, updated: JsonObject, m
     e.manager === manager && e.operation === 'Update' && e.apiVersion === apiVersion && e.subresource === opts.subresource;
   const next: ManagedFieldsEntry[] = [];
   let found = false;
+  // In place on each entry's set: changed and removed are small, the sets may not be.
   for (const e of entries) {
     const set = FieldSet.fromFieldsV1(e.fieldsV1);
     if (isMine(e)) {
       found = true;
-      const own = set.union(changed).difference(removed);
-      if (own.size > 0) next.push({ ...e, time: changed.size > 0 ? rfc3339(now) : e.time, fieldsV1: own.toFieldsV1() });
+      set.addAll(changed);
+      set.removeAll(removed);
+      if (set.size > 0) next.push({ ...e, time: changed.size > 0 ? rfc3339(now) : e.time, fieldsV1: set.toFieldsV1() });
     } else {
-      const rest = set.difference(changed).difference(removed);
-      if (rest.size > 0) next.push(rest.equals(set) ? e : { ...e, fieldsV1: rest.toFieldsV1() });
+      const lost = set.removeAll(changed) + set.removeAll(removed);
+      if (lost === 0) next.push(e);
+      else if (set.size > 0) next.push({ ...e, fieldsV1: set.toFieldsV1() });
     }
   }
   if (!found && changed.size > 0) {

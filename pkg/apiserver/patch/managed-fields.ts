@@ -129,6 +129,22 @@ export class FieldSet {
     }
   }
 
+  /** Adds every member of `other` (in place). */
+  addAll(other: FieldSet): void {
+    for (const p of other) this.insert(p);
+  }
+
+  /** Removes every member of `other` (in place; their descendants stay); returns how many were members here. */
+  removeAll(other: FieldSet): number {
+    let removed = 0;
+    for (const p of other) {
+      if (!this.has(p)) continue;
+      this.delete(p);
+      removed++;
+    }
+    return removed;
+  }
+
   union(other: FieldSet): FieldSet {
     return FieldSet.of([...this, ...other]);
   }

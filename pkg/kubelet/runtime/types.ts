@@ -217,11 +217,8 @@ export interface ContainerRuntime {
 
   /** Every container (any state) labelled for this node. */
   listContainers(nodeName: string): Promise<ContainerInfo[]>;
-  /**
-   * Optional fast path: the containers of one pod (any state). The kubelet
-   * falls back to listContainers(nodeName) filtered by uid when absent.
-   */
-  listPodContainers?(nodeName: string, podUid: string): Promise<ContainerInfo[]>;
+  /** The containers (any state) of one pod of this node: what a pod's sync looks at. */
+  listPodContainers(nodeName: string, podUid: string): Promise<ContainerInfo[]>;
   /** One container, or undefined when it no longer exists. */
   inspectContainer(id: string): Promise<ContainerInfo | undefined>;
 
