@@ -36,6 +36,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { TunnelServer } from './tunnel.js';
 import { createUpgradeHandler, podLogResponse } from './streaming.js';
+import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../util/metrics.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -55,6 +56,8 @@ export interface ApiServerOptions {
   defaultTolerations?: DefaultTolerationOptions;
   /** Serves POST /v1-orch/node-credential (agents joining with the join secret). */
   nodeJoin?: NodeJoinService;
+  /** Served at /metrics (authenticated), in the Prometheus text format. */
+  metrics?: MetricsRegistry;
   /** Whether a credential may open node `node`'s tunnel (default: any valid credential). */
   authorizeTunnel?: (authorization: string | undefined, node: string) => boolean | Promise<boolean>;
 }
@@ -139,6 +142,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
   if (opts.nodeJoin) registerNodeJoin(app, opts.nodeJoin);
   app.get('/cacerts', (c) => (opts.caBundle ? c.text(opts.caBundle) : statusResponse(errors.pathNotFound())));
+  app.get('/metrics', (c) => {
+    const metrics = opts.metrics;
+    if (!metrics) return statusResponse(errors.pathNotFound());
+    return c.body(metrics.render(), 200, { 'content-type': METRICS_CONTENT_TYPE });
+  });
   app.get('/openapi/v3', () => json(openapiV3Root()));
   app.get('/openapi/v3/*', (c) => {
     // Documents are large and never change while the server runs: serve the cached text.

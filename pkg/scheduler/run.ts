@@ -6,6 +6,7 @@
  */
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { Client } from '../client/client.js';
+import type { MetricsRegistry } from '../util/metrics.js';
 import { EventRecorder } from '../client/events.js';
 import type { SharedInformerFactory } from '../client/informer.js';
 import { Scheduler, DEFAULT_SCHEDULER_NAME, type SchedulerDeps, type SchedulerOptions } from './scheduler.js';
@@ -21,6 +22,8 @@ export interface StartSchedulerOptions {
   /** Where failed API calls are reported (default: console.warn). */
   onError?: (err: unknown, pod: Pod, during: string) => void;
   signal?: AbortSignal;
+  /** Where scheduler_schedule_attempts_total and scheduler_pending_pods are exposed. */
+  metrics?: MetricsRegistry;
 }
 
 export interface RunningScheduler {
@@ -46,6 +49,25 @@ export function apiSchedulerDeps(client: Client, recorder: EventRecorder, onErro
     },
     onError: onError ?? ((err, pod, during) => console.warn(`scheduler: ${during} ${pod.metadata?.namespace}/${pod.metadata?.name}:`, err)),
   };
+}
+
+/** kube-scheduler's names for what the scheduler counts, read at scrape time. */
+function registerSchedulerMetrics(metrics: MetricsRegistry, scheduler: Scheduler, profile: string): () => void {
+  const off = [
+    metrics.register({
+      name: 'scheduler_schedule_attempts_total',
+      help: 'Number of attempts to schedule pods, by the result. unschedulable means a pod could not be scheduled, error an internal (binding) error.',
+      type: 'counter',
+      samples: () => (['scheduled', 'unschedulable', 'error'] as const).map((result) => ({ labels: { profile, result }, value: scheduler.attempts[result] })),
+    }),
+    metrics.register({
+      name: 'scheduler_pending_pods',
+      help: 'Number of pending pods, by the queue type.',
+      type: 'gauge',
+      samples: () => Object.entries(scheduler.pendingPods()).map(([queue, value]) => ({ labels: { queue }, value })),
+    }),
+  ];
+  return () => off.forEach((f) => f());
 }
 
 /**
@@ -75,6 +97,8 @@ export async function startScheduler(opts: StartSchedulerOptions): Promise<Runni
       onDelete: (p: Pod) => scheduler.onPodDelete(p),
     }),
   ];
+  const profile = opts.schedulerName ?? DEFAULT_SCHEDULER_NAME;
+  const unregister = opts.metrics ? registerSchedulerMetrics(opts.metrics, scheduler, profile) : () => {};
   opts.informerFactory.start();
   await opts.informerFactory.waitForSync(opts.signal);
   scheduler.start();
@@ -82,6 +106,7 @@ export async function startScheduler(opts: StartSchedulerOptions): Promise<Runni
     scheduler,
     async stop() {
       for (const d of detach) d();
+      unregister();
       await scheduler.stop();
       await recorder.flush();
     },

@@ -139,6 +139,8 @@ export class Scheduler {
   private stopped = false;
   /** Pods bound so far (successful binding calls). */
   boundCount = 0;
+  /** Scheduling attempts by outcome, as kube-scheduler's scheduler_schedule_attempts_total counts them. */
+  readonly attempts = { scheduled: 0, unschedulable: 0, error: 0 };
 
   constructor(opts: SchedulerOptions) {
     this.deps = opts.deps;
@@ -157,6 +159,12 @@ export class Scheduler {
   // ---------------------------------------------------------------------------
   // Informer events
   // ---------------------------------------------------------------------------
+
+  /** Pods waiting in each sub-queue (scheduler_pending_pods). */
+  pendingPods(): { active: number; backoff: number; unschedulable: number } {
+    const { active, backoff, unschedulable } = this.queue.stats();
+    return { active, backoff, unschedulable };
+  }
 
   /** A pod appeared. */
   onPodAdd(pod: Pod): void {
@@ -288,12 +296,14 @@ export class Scheduler {
     } catch (err) {
       this.cache.forgetPod(key);
       this.queue.addBackoff(qp);
+      this.attempts.error++;
       this.deps.onError?.(err, pod, 'bind');
       const message = err instanceof Error ? err.message : String(err);
       this.deps.recordEvent(pod, { type: 'Warning', reason: 'FailedScheduling', action: 'Scheduling', message: `Binding rejected: ${message}` });
       return;
     }
     this.boundCount++;
+    this.attempts.scheduled++;
     this.queue.done(key);
     this.deps.recordEvent(pod, {
       type: 'Normal',
@@ -305,6 +315,7 @@ export class Scheduler {
 
   private handleUnschedulable(qp: QueuedPod, cycle: number, error: FitError): void {
     const pod = qp.info.pod;
+    this.attempts.unschedulable++;
     this.queue.addUnschedulable(qp, cycle);
     this.deps.recordEvent(pod, { type: 'Warning', reason: 'FailedScheduling', action: 'Scheduling', message: error.message });
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');

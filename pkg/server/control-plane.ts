@@ -8,6 +8,7 @@ import { Client } from '../client/client.js';
 import { SharedInformerFactory, stripManagedFields } from '../client/informer.js';
 import { inProcessTransport } from '../client/transport.js';
 import { startScheduler } from '../scheduler/run.js';
+import type { MetricsRegistry } from '../util/metrics.js';
 import { startReplicaSetController } from '../controllers/replicaset/controller.js';
 import { startDeploymentController } from '../controllers/deployment/controller.js';
 import { startDaemonSetController } from '../controllers/daemonset/controller.js';
@@ -32,6 +33,8 @@ export interface ControlPlaneOptions extends ControllerSettings {
   /** Token the components authenticate with (the admin credential for now). */
   token: string;
   log?: (msg: string) => void;
+  /** Where the components expose their metrics (the API's /metrics). */
+  metrics?: MetricsRegistry;
 }
 
 export interface RunningControlPlane {
@@ -65,7 +68,7 @@ export async function startControlPlane(api: ApiServer, opts: ControlPlaneOption
     running.push(await startNamespaceController(common));
     running.push(await startPodGCController({ ...common, terminatedPodGCThreshold: opts.terminatedPodGCThreshold }));
     running.push(await startGarbageCollector(common));
-    running.push(await startScheduler(common));
+    running.push(await startScheduler({ ...common, metrics: opts.metrics }));
     informerFactory.start();
     await informerFactory.waitForSync();
   } catch (e) {

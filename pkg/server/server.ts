@@ -11,6 +11,7 @@ import type { Backend } from '../../embedded-store/types.js';
 import { createApiServer, type ApiServer } from '../apiserver/app.js';
 import { prepareDataDir, type ServerPaths } from './datadir.js';
 import { ensureServerTls } from './tls.js';
+import { MetricsRegistry } from '../util/metrics.js';
 import { ensureServerToken, loadCredentials, bearerChecker } from './token.js';
 import { defaultKubeconfigPath, writeKubeconfig } from './kubeconfig.js';
 import { bootstrapObjects } from './bootstrap.js';
@@ -109,7 +110,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const { token, secret } = await ensureServerToken({ dataDir: cfg.dataDir, caPem: tls.caCertPem, token: cfg.token });
     const isAdmin = bearerChecker(creds.adminToken);
     const isJoinSecret = bearerChecker(secret);
+    const metrics = new MetricsRegistry();
     const api = createApiServer({
+      metrics,
       backend,
       isReady: () => ready,
       // The admin check first: it is the common case and costs one hash.
@@ -153,6 +156,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       terminatedPodGCThreshold: 12_500,
       ...cfg.controllers,
       token: creds.adminToken,
+      metrics,
       log,
     });
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { startTestApi, TOKEN } from '../helpers/apiserver.js';
+import { MetricsRegistry } from '../../pkg/util/metrics.js';
 
 const cm = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'v1',
@@ -35,6 +36,21 @@ t.test('health, version and cacerts are open; everything else needs the token', 
     const body = await res.json();
     t.match(body, { kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
   }
+});
+
+t.test('/metrics: Prometheus text for the token holder, 401 without it, 404 when nothing registers', async (t) => {
+  const metrics = new MetricsRegistry();
+  metrics.register({ name: 'orch_test_total', help: 'A test counter.', type: 'counter', samples: () => [{ value: 3 }] });
+  const s = await startTestApi({ metrics });
+  t.teardown(() => s.close());
+  const res = await s.api.app.request('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  t.match(await res.text(), '# TYPE orch_test_total counter\norch_test_total 3\n');
+  t.equal((await s.api.app.request('/metrics')).status, 401);
+  const bare = await startTestApi();
+  t.teardown(() => bare.close());
+  t.equal((await bare.api.app.request('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
 });
 
 t.test('discovery: aggregated with its exact content type, and legacy documents', async (t) => {

@@ -2,6 +2,7 @@
  * An in-process API server for tests: memory or SQLite store, the cluster's
  * built-in objects, and a `call` that goes through the hono app (no socket).
  */
+import type { MetricsRegistry } from '../../pkg/util/metrics.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(opts: { sqlite?: boolean; bookmarkIntervalMs?: number; defaultTolerations?: DefaultTolerationOptions } = {}): Promise<TestApi> {
+export async function startTestApi(
+  opts: { sqlite?: boolean; bookmarkIntervalMs?: number; defaultTolerations?: DefaultTolerationOptions; metrics?: MetricsRegistry } = {},
+): Promise<TestApi> {
   let dir: string | undefined;
   let backend: Backend;
   if (opts.sqlite) {
@@ -42,6 +45,7 @@ export async function startTestApi(opts: { sqlite?: boolean; bookmarkIntervalMs?
     nodePortRange: '30000-32767',
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     defaultTolerations: opts.defaultTolerations,
+    metrics: opts.metrics,
   });
   await bootstrapObjects(api, { advertiseAddress: '127.0.0.1', port: 6443, serviceCidr: '10.43.0.0/16' });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

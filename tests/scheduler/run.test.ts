@@ -4,6 +4,7 @@ import { Client } from '../../pkg/client/client.js';
 import { SharedInformerFactory } from '../../pkg/client/informer.js';
 import { inProcessTransport } from '../../pkg/client/transport.js';
 import { startScheduler } from '../../pkg/scheduler/run.js';
+import { MetricsRegistry } from '../../pkg/util/metrics.js';
 import { startTestApi, TOKEN } from '../helpers/apiserver.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -50,7 +51,8 @@ t.test('against the real API server: binds, reports unschedulable pods, retries 
   const client = new Client(transport);
   const factory = new SharedInformerFactory(client);
   const errors: unknown[] = [];
-  const running = await startScheduler({ client, informerFactory: factory, onError: (e) => errors.push(e) });
+  const metrics = new MetricsRegistry();
+  const running = await startScheduler({ client, informerFactory: factory, metrics, onError: (e) => errors.push(e) });
   t.teardown(async () => {
     await running.stop();
     await factory.stop();
@@ -93,4 +95,14 @@ t.test('against the real API server: binds, reports unschedulable pods, retries 
   const scheduled = await eventually(() => eventsAbout(client, 'web-0'), (es) => es.length > 0);
   t.ok(scheduled.some((e) => e.reason === 'Scheduled' && /^Successfully assigned default\/web-0 to n[12]$/.test(e.message ?? '')), 'Scheduled event');
   t.same(errors, [], 'no API errors');
+
+  // The counters behind /metrics, under kube-scheduler's names.
+  const text = metrics.render();
+  t.match(text, '# TYPE scheduler_schedule_attempts_total counter\n');
+  t.match(text, 'scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"} 7\n', 'six web pods and big');
+  const unschedulable = Number(/result="unschedulable"\} (\d+)/.exec(text)?.[1]);
+  t.ok(unschedulable >= 2, `big failed at least twice before it fit (${unschedulable})`);
+  t.match(text, 'scheduler_pending_pods{queue="active"} 0\n');
+  await running.stop();
+  t.notMatch(metrics.render(), 'scheduler_schedule_attempts_total', 'a stopped scheduler unregisters its metrics');
 });
