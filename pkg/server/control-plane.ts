@@ -35,6 +35,8 @@ export interface ControlPlaneOptions extends ControllerSettings {
   log?: (msg: string) => void;
   /** Where the components expose their metrics (the API's /metrics). */
   metrics?: MetricsRegistry;
+  /** --disable-scheduler: start the controllers only; pods stay unbound until another scheduler binds them. */
+  disableScheduler?: boolean;
 }
 
 export interface RunningControlPlane {
@@ -47,7 +49,7 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-/** Starts the scheduler and the controllers; resolves once their caches synced. */
+/** Starts the controllers and (unless disabled) the scheduler; resolves once their caches synced. */
 export async function startControlPlane(api: ApiServer, opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const client = new Client(inProcessTransport(api.app.fetch, opts.token, { userAgent: 'orch-controller-manager/v1.32.0' }));
   const informerFactory = new SharedInformerFactory(client, { transform: stripManagedFields });
@@ -68,7 +70,7 @@ export async function startControlPlane(api: ApiServer, opts: ControlPlaneOption
     running.push(await startNamespaceController(common));
     running.push(await startPodGCController({ ...common, terminatedPodGCThreshold: opts.terminatedPodGCThreshold }));
     running.push(await startGarbageCollector(common));
-    running.push(await startScheduler({ ...common, metrics: opts.metrics }));
+    if (!opts.disableScheduler) running.push(await startScheduler({ ...common, metrics: opts.metrics }));
     informerFactory.start();
     await informerFactory.waitForSync();
   } catch (e) {

@@ -21,6 +21,7 @@ export interface ServerFlags {
   tlsSan: string[];
   advertiseAddress?: string;
   disableAgent: boolean;
+  disableScheduler: boolean;
   nodeName?: string;
   nodeIp?: string;
   nodeLabel: string[];
@@ -59,6 +60,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'tls-san', type: 'strings', default: [], describe: 'Extra host name or IP for the serving certificate' },
   { name: 'advertise-address', type: 'string', describe: 'Address agents and the kubernetes Service use to reach the API' },
   { name: 'disable-agent', type: 'boolean', default: false, describe: 'Run the control plane only' },
+  { name: 'disable-scheduler', type: 'boolean', default: false, describe: 'Run every controller but not the scheduler: pods stay unbound' },
   { name: 'node-name', type: 'string', describe: 'Name of the embedded agent node (default: host name)' },
   { name: 'node-ip', type: 'string', describe: 'InternalIP of the embedded agent node (default: first non-loopback IPv4)' },
   { name: 'node-label', type: 'strings', default: [], describe: 'Label for the embedded agent node (key=value)' },
@@ -137,6 +139,7 @@ export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerF
     tlsSan: strs('tls-san'),
     advertiseAddress: str('advertise-address'),
     disableAgent: bool('disable-agent'),
+    disableScheduler: bool('disable-scheduler'),
     nodeName: str('node-name'),
     nodeIp: str('node-ip'),
     nodeLabel: strs('node-label'),
@@ -243,6 +246,7 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
     advertiseAddress: f.advertiseAddress,
     isRoot,
     disableAgent: f.disableAgent,
+    disableScheduler: f.disableScheduler,
     nodeName: f.nodeName,
     nodeIP: f.nodeIp,
     nodeLabels: Object.fromEntries(f.nodeLabel.map(parseNodeLabel)),

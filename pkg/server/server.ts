@@ -43,6 +43,8 @@ export interface ServerConfig {
   controllers?: Partial<ControllerSettings>;
   /** --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds. */
   defaultTolerations?: DefaultTolerationOptions;
+  /** --disable-scheduler: every controller runs, the scheduler does not. */
+  disableScheduler?: boolean;
   /** The embedded agent's node; absent with --disable-agent. */
   agent?: EmbeddedAgentConfig;
 }
@@ -155,6 +157,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       nodeMonitorPeriodMs: 5_000,
       terminatedPodGCThreshold: 12_500,
       ...cfg.controllers,
+      disableScheduler: cfg.disableScheduler ?? false,
       token: creds.adminToken,
       metrics,
       log,

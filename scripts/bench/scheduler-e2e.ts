@@ -7,16 +7,28 @@
  * the last, target ≥ 1,000 pods/s. Also reported: creation time, the rate at
  * which the backlog drained once creation was done, when every pod was
  * Running (hollow kubelets), and the server's CPU and RSS meanwhile.
- * With --pending the pods are made pending first: every node is cordoned,
- * the pods are created (each is tried once and marked unschedulable), and
- * the nodes are uncordoned together; the figure is then the scheduler
- * draining a 10,000-pod backlog, independent of how fast pods are created.
+ *
+ * --backlog measures the figure (scheduler throughput on 10,000 pending
+ * pods), as kube-scheduler's scheduler_perf does: the scheduler starts with
+ * the pods already pending. The server first runs with --disable-scheduler,
+ * the hollow nodes register, the pods are created (nothing tries them),
+ * then the server is restarted on the same data dir and port without the
+ * flag; the hollow nodes and the driver's watch reconnect. Reported: the
+ * restart to the first binding (process start, /readyz, cache sync), the
+ * rate from the first binding to the last as the scheduler counts it
+ * (/metrics) and as the watching client sees it, and that every hollow
+ * node heartbeats again after the restart.
+ * --pending is the older way: every node is cordoned, the pods are created
+ * (each is tried once and marked unschedulable), then the nodes are
+ * uncordoned one PATCH at a time; that figure mostly measures how fast the
+ * uncordons land.
  * Requires `npm run build` first.
- * Usage: node --import=tsx scripts/bench/scheduler-e2e.ts [--nodes 1000] [--pods 10000] [--concurrency 32] [--pending] [--profile]
+ * Usage: node --import=tsx scripts/bench/scheduler-e2e.ts --backlog [--nodes 1000] [--pods 10000] [--concurrency 32] [--profile]
+ *        (or --pending, or neither: pods scheduled while being created)
  */
 import { parseArgs } from 'node:util';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { ProcessMeter, followWatch, forEachLimited, machineLine, startBenchCluster, verdict } from './lib/bench-cluster.js';
+import { ProcessMeter, followWatch, forEachLimited, machineLine, startBenchCluster, verdict, type ServerRestart } from './lib/bench-cluster.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,12 +37,19 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     timeout: { type: 'string', default: '300' },
     pending: { type: 'boolean', default: false },
+    backlog: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
 });
 const numNodes = Number(values.nodes);
 const numPods = Number(values.pods);
 const concurrency = Number(values.concurrency);
+if (values.pending && values.backlog) {
+  process.stderr.write('scheduler-e2e: --pending and --backlog are two ways of making the pods pending: pick one\n');
+  process.exit(2);
+}
+const backlogMode = values.backlog;
+const HEARTBEAT_SECONDS = 10;
 const NS = 'sched-bench';
 const TARGET_PODS_PER_S = 1000;
 
@@ -43,19 +62,36 @@ function pod(i: number): Pod {
   };
 }
 
-/** scheduler_schedule_attempts_total{result="scheduled"} from the server's /metrics. */
-async function scheduledCount(client: { transport: { request(m: string, p: string): Promise<{ status: number; text(): Promise<string> }> } }): Promise<number> {
+/**
+ * scheduler_schedule_attempts_total{result="scheduled"} from the server's /metrics;
+ * with `absentIsZero`, 0 while the scheduler has not registered it yet (a server just restarted).
+ */
+async function scheduledCount(
+  client: { transport: { request(m: string, p: string): Promise<{ status: number; text(): Promise<string> }> } },
+  absentIsZero = false,
+): Promise<number> {
   const res = await client.transport.request('GET', '/metrics');
   const text = await res.text();
   const m = /^scheduler_schedule_attempts_total\{[^}]*result="scheduled"[^}]*\} (\d+)$/m.exec(text);
+  if (res.status === 200 && !m && absentIsZero) return 0;
   if (res.status !== 200 || !m) throw new Error(`no scheduler_schedule_attempts_total in /metrics (HTTP ${res.status})`);
   return Number(m[1]);
 }
 
-const cluster = await startBenchCluster({ name: 'sched', nodes: numNodes, heartbeatSeconds: 10, profile: values.profile });
+const cluster = await startBenchCluster({
+  name: 'sched',
+  nodes: numNodes,
+  heartbeatSeconds: HEARTBEAT_SECONDS,
+  profile: values.profile,
+  serverArgs: backlogMode ? ['--disable-scheduler'] : [],
+});
 const watchAbort = new AbortController();
 try {
-  const mode = values.pending ? 'pods created against cordoned nodes, then all nodes uncordoned' : 'pods scheduled while being created';
+  const mode = backlogMode
+    ? 'pods created with --disable-scheduler, then the server restarted with its scheduler'
+    : values.pending
+      ? 'pods created against cordoned nodes, then all nodes uncordoned'
+      : 'pods scheduled while being created';
   console.log(`scheduler end to end: ${numNodes} hollow nodes, ${numPods} pending pods (bare, 10m cpu / 16Mi); ${mode}`);
   console.log(machineLine());
   console.log(cluster.hollow.registeredLine);
@@ -98,6 +134,12 @@ try {
       }
     },
     watchAbort.signal,
+    // Backlog mode restarts the server under the watch: ride that out. The
+    // restarted server cannot replay history from before its start (its
+    // writes quickly pass the kept window), so the watch re-lists: of bound
+    // pods only, a few at that moment, not a 10,000-pod list competing with
+    // the scheduler for the server's CPU.
+    backlogMode ? { reconnectForMs: 120_000, fieldSelector: 'spec.nodeName!=' } : {},
   );
   // A failed watch must end the waits below (and reach `finally`), not crash the driver past its clean-up.
   let watchError: unknown;
@@ -118,8 +160,8 @@ try {
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Number(values.timeout) * 1000).unref());
   if (values.pending) await cordon(true);
 
-  const meter = new ProcessMeter(cluster.serverPid);
-  if (!values.pending) meter.mark();
+  let meter = new ProcessMeter(cluster.serverPid);
+  if (!values.pending && !backlogMode) meter.mark();
   const c0 = performance.now();
   await forEachLimited(
     Array.from({ length: numPods }, (_, i) => i),
@@ -137,16 +179,31 @@ try {
     console.log(`all ${numPods} pods pending and marked PodScheduled=False at +${((performance.now() - c0) / 1000).toFixed(1)} s; uncordoning ${nodeNames.length} nodes`);
   }
   if (values.pending) meter.mark();
+  let restart: ServerRestart | undefined;
+  /** Wall-clock time the restarted server was ready: every lease must be renewed after it. */
+  let restartWall = 0;
+  if (backlogMode) {
+    const all = (await pods.list()).items;
+    const tried = all.filter((p) => p.spec?.nodeName || p.status?.conditions?.some((c) => c.type === 'PodScheduled')).length;
+    checkWatch();
+    if (all.length !== numPods || tried > 0) throw new Error(`--disable-scheduler: ${all.length}/${numPods} pods listed, ${tried} bound or tried by a scheduler`);
+    console.log(`all ${numPods} pods pending, untried (server with --disable-scheduler) at +${((performance.now() - c0) / 1000).toFixed(1)} s; restarting the server with its scheduler`);
+    restart = await cluster.restartServer();
+    restartWall = Date.now();
+    meter = new ProcessMeter(cluster.serverPid);
+    meter.mark();
+  }
   // The server's own count of bindings, sampled every 50 ms: a watcher on this
   // busy machine can fall behind (and be cut), the scheduler's counter cannot.
-  const base = await scheduledCount(client);
+  // A restarted server counts from 0, and has no counter until its scheduler starts.
+  const base = backlogMode ? 0 : await scheduledCount(client);
   const samples: { t: number; n: number }[] = [];
   let sampling = true;
   let samplerError: unknown;
   const sampler = (async () => {
     while (sampling) {
       try {
-        samples.push({ t: performance.now(), n: (await scheduledCount(client)) - base });
+        samples.push({ t: performance.now(), n: (await scheduledCount(client, backlogMode)) - base });
       } catch (e) {
         samplerError = e;
         return;
@@ -154,7 +211,7 @@ try {
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const t0 = values.pending ? performance.now() : c0;
+  const t0 = restart ? restart.spawnedAt : values.pending ? performance.now() : c0;
   if (values.pending) {
     await cordon(false);
     created = performance.now();
@@ -181,9 +238,9 @@ try {
   await sampler;
   if (samplerError !== undefined) throw samplerError;
   // First sample showing a binding, first showing all of them; the rate over that span.
-  const firstSeen = samples.find((x) => x.n > 0);
-  const allSeen = samples.find((x) => x.n >= numPods);
-  const serverRate = firstSeen && allSeen && allSeen.t > firstSeen.t ? (allSeen.n - firstSeen.n) / ((allSeen.t - firstSeen.t) / 1000) : NaN;
+  const firstSample = samples.find((x) => x.n > 0);
+  const allSample = samples.find((x) => x.n >= numPods);
+  const serverRate = firstSample && allSample && allSample.t > firstSample.t ? (allSample.n - firstSample.n) / ((allSample.t - firstSample.t) / 1000) : NaN;
   const times = [...boundAt.values()].sort((a, b) => a - b);
   const first = times[0];
   const last = times[times.length - 1];
@@ -194,27 +251,57 @@ try {
   checkWatch();
 
   console.log(`pods created: ${numPods} in ${(createdIn / 1000).toFixed(2)} s (${(numPods / (createdIn / 1000)).toFixed(0)} pods/s, ${concurrency} requests in flight)`);
-  const from = values.pending ? 'the first uncordon' : 'the first create';
-  console.log(
-    `bindings seen by a watch: first at +${((first - t0) / 1000).toFixed(2)} s, last at +${((last - t0) / 1000).toFixed(2)} s after ${from}; bound before ${values.pending ? 'the last uncordon' : 'creation finished'}: ${numPods - backlog.length}`,
-  );
+  const from = backlogMode ? 'the restarted server was spawned' : values.pending ? 'the first uncordon' : 'the first create';
+  if (restart) {
+    const s = (a: number, b: number): string => `${((b - a) / 1000).toFixed(2)} s`;
+    console.log(
+      `server restart: SIGTERM to exit ${s(restart.stopAt, restart.exitedAt)}, spawn to /readyz ${s(restart.spawnedAt, restart.readyAt)} (server CPU ${((cluster.server.cpuAtReadyMs ?? NaN) / 1000).toFixed(2)} s)`,
+    );
+    console.log(
+      `  restart (spawn) to the first binding: ${s(restart.spawnedAt, firstSample?.t ?? NaN)} server side (/readyz to it: ${s(restart.readyAt, firstSample?.t ?? NaN)}: control plane load and cache sync; ${firstSample?.n ?? 0} bound by that first non-zero sample), ${s(restart.spawnedAt, first)} as the watch saw it`,
+    );
+    console.log(
+      `bindings seen by a watch: first at +${((first - t0) / 1000).toFixed(2)} s, last at +${((last - t0) / 1000).toFixed(2)} s after ${from}; server side first at +${(((firstSample?.t ?? NaN) - t0) / 1000).toFixed(2)} s, all at +${(((allSample?.t ?? NaN) - t0) / 1000).toFixed(2)} s`,
+    );
+  } else {
+    console.log(
+      `bindings seen by a watch: first at +${((first - t0) / 1000).toFixed(2)} s, last at +${((last - t0) / 1000).toFixed(2)} s after ${from}; bound before ${values.pending ? 'the last uncordon' : 'creation finished'}: ${numPods - backlog.length}`,
+    );
+  }
   console.log(
     `scheduler throughput, server side (scheduler_schedule_attempts_total{result="scheduled"} every 50 ms, first to last binding): ${serverRate.toFixed(0)} pods/s — target ≥ ${TARGET_PODS_PER_S}: ${verdict(serverRate >= TARGET_PODS_PER_S)}`,
   );
   console.log(`  as a watching client saw the bindings (first to last): ${rate.toFixed(0)} pods/s`);
-  if (backlog.length > 1 && !values.pending) console.log(`  backlog drain after creation finished: ${backlog.length} pods at ${drainRate.toFixed(0)} pods/s`);
+  if (backlog.length > 1 && !values.pending && !backlogMode) console.log(`  backlog drain after creation finished: ${backlog.length} pods at ${drainRate.toFixed(0)} pods/s`);
   if (runningOutcome === 'timeout') console.log(`pods Running (hollow kubelets): only ${runningAt.size}/${numPods}`);
   else {
     const lastRunning = Math.max(...runningAt.values());
     console.log(`all ${numPods} pods Running (hollow kubelets) at +${((lastRunning - t0) / 1000).toFixed(2)} s`);
   }
+  const meterFrom = backlogMode ? "the restarted server's /readyz" : from;
   console.log(
-    `server process from ${from} to the last binding: CPU ${during.cpuPercent.toFixed(0)} % of a core (${(during.cpuMs / 1000).toFixed(1)} s CPU in ${(during.wallMs / 1000).toFixed(1)} s), RSS ${during.rssMiB.toFixed(0)} MiB (peak sampled ${during.peakRssMiB.toFixed(0)} MiB)`,
+    `server process from ${meterFrom} to the last binding: CPU ${during.cpuPercent.toFixed(0)} % of a core (${(during.cpuMs / 1000).toFixed(1)} s CPU in ${(during.wallMs / 1000).toFixed(1)} s), RSS ${during.rssMiB.toFixed(0)} MiB (peak sampled ${during.peakRssMiB.toFixed(0)} MiB)`,
   );
   meter.stop();
+  if (restart) {
+    // The hollow-node process must have come through the restart: its pod
+    // watch did (every pod Running above); its heartbeats too, i.e. every
+    // lease renewed after the new server was ready.
+    const wait = restart.readyAt + (HEARTBEAT_SECONDS + 2) * 1000 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const leases = await client.resource('leases').namespace('kube-node-lease').list();
+    const renewed = leases.items.filter((l) => l.metadata?.name?.startsWith('hollow-') && Date.parse(l.spec?.renewTime ?? '') >= restartWall).length;
+    const nodes = await client.resource('nodes').list({ labelSelector: 'node.orch.dev/hollow=true' });
+    const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    console.log(
+      `hollow nodes after the restart: ${renewed}/${numNodes} leases renewed since the new server was ready, ${ready}/${numNodes} nodes Ready — ${verdict(renewed === numNodes && ready === numNodes)}`,
+    );
+  }
   watchAbort.abort();
   const w = await watching;
-  if (w.rewatches > 0) {
+  if (restart) {
+    console.log(`driver's pod watch across the restart: ${w.reconnects} failed reconnect attempt(s) (50 ms apart), ${w.relists} re-list(s)`);
+  } else if (w.rewatches > 0) {
     console.log(
       `note: the server ended the driver's pod watch ${w.rewatches} time(s) (a watcher more than 10,000 events behind is cut); ${w.relists} re-list(s) because the resume version was already compacted — pods bound in such a gap are timed at the re-list, i.e. late`,
     );

@@ -8,14 +8,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ObjectLike, type ResourceClient } from '../../../pkg/client/client.js';
-import { isExpired } from '../../../pkg/client/errors.js';
+import { ApiStatusError, isExpired } from '../../../pkg/client/errors.js';
 import { httpsTransport, type Transport } from '../../../pkg/client/transport.js';
 import { spawnHollowNodes, type SpawnedHollowNodes } from './hollow-node-process.js';
 import { cpuMs, freePort, requireBuild, rssMiB, spawnServer, waitReady, type Spawned } from './orch-process.js';
 
 export interface BenchCluster {
-  server: Spawned;
-  serverPid: number;
+  /** The server process now running (a new one after restartServer()). */
+  readonly server: Spawned;
+  readonly serverPid: number;
   hollow: SpawnedHollowNodes;
   client: Client;
   url: string;
@@ -23,7 +24,26 @@ export interface BenchCluster {
   profileDir?: string;
   /** Makes the server write a heap snapshot (needs heapSnapshots) and resolves to its path. */
   heapSnapshot(): Promise<string>;
+  /**
+   * Stops the server (SIGTERM, clean exit required) and starts it again on
+   * the same data dir and port with `serverArgs` (default: none); the hollow
+   * nodes and clients reconnect by themselves. Resolves once /readyz answers,
+   * with performance.now() stamps of the steps.
+   */
+  restartServer(serverArgs?: string[]): Promise<ServerRestart>;
   stop(): Promise<void>;
+}
+
+/** performance.now() stamps of a server restart. */
+export interface ServerRestart {
+  /** SIGTERM sent to the old process. */
+  stopAt: number;
+  /** The old process exited. */
+  exitedAt: number;
+  /** The new process spawned (just after exitedAt). */
+  spawnedAt: number;
+  /** The new process answered /readyz with 200. */
+  readyAt: number;
 }
 
 export interface BenchClusterOptions {
@@ -36,6 +56,8 @@ export interface BenchClusterOptions {
   heapSnapshots?: boolean;
   /** Requests the hollow process keeps in flight at most. */
   hollowConcurrency?: number;
+  /** More `orch server` flags for the first start, e.g. ['--disable-scheduler']. */
+  serverArgs?: string[];
 }
 
 /** One line saying what the numbers were measured on. */
@@ -54,7 +76,9 @@ export async function startBenchCluster(o: BenchClusterOptions): Promise<BenchCl
   // Extra V8 flags for diagnosis, e.g. ORCH_BENCH_SERVER_NODE_ARGS=--trace-gc (output kept with ORCH_BENCH_SERVER_LOG=FILE).
   nodeArgs.push(...(process.env.ORCH_BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== ''));
   if (o.heapSnapshots) nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dataDir}`);
-  const server = spawnServer(dataDir, await freePort(), nodeArgs);
+  let server = spawnServer(dataDir, await freePort(), nodeArgs, { extraArgs: o.serverArgs });
+  /** Output of the server processes a restart replaced. */
+  let earlierOutput = '';
   if (!(await waitReady(server, 20, 60_000))) {
     await server.stop();
     throw new Error(`orch server did not become ready:\n${server.output()}`);
@@ -76,8 +100,12 @@ export async function startBenchCluster(o: BenchClusterOptions): Promise<BenchCl
     userAgent: `orch-bench-${o.name}`,
   });
   return {
-    server,
-    serverPid: server.child.pid ?? 0,
+    get server() {
+      return server;
+    },
+    get serverPid() {
+      return server.child.pid ?? 0;
+    },
     hollow,
     client: new Client(transport),
     url,
@@ -97,11 +125,22 @@ export async function startBenchCluster(o: BenchClusterOptions): Promise<BenchCl
         last = size;
       }
     },
+    async restartServer(serverArgs = []) {
+      const stopAt = performance.now();
+      const code = await server.stop();
+      const exitedAt = performance.now();
+      earlierOutput += server.output();
+      if (code !== 0) throw new Error(`orch server exited with ${code} on SIGTERM:\n${server.output().slice(-2000)}`);
+      server = spawnServer(dataDir, server.port, nodeArgs, { extraArgs: serverArgs });
+      const spawnedAt = performance.now();
+      if (!(await waitReady(server, 2, 60_000))) throw new Error(`orch server did not become ready again:\n${server.output()}`);
+      return { stopAt, exitedAt, spawnedAt, readyAt: performance.now() };
+    },
     async stop() {
       await hollow.stop();
       await transport.close();
       const code = await server.stop();
-      if (process.env.ORCH_BENCH_SERVER_LOG) writeFileSync(process.env.ORCH_BENCH_SERVER_LOG, server.output());
+      if (process.env.ORCH_BENCH_SERVER_LOG) writeFileSync(process.env.ORCH_BENCH_SERVER_LOG, earlierOutput + server.output());
       if (code !== 0) process.stderr.write(`orch server exited with ${code}:\n${server.output().slice(-2000)}\n`);
       if (profileDir) {
         for (const f of readdirSync(profileDir)) process.stdout.write(`server CPU profile: ${join(profileDir, f)} (data dir kept)\n`);
@@ -177,21 +216,33 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
  * and re-listing when that version is already compacted (410): objects
  * listed then are reported as MODIFIED at the time of the list, so
  * changes inside the gap are timed late, never early.
- * Resolves to how many times it re-watched and re-listed.
+ * With `reconnectForMs`, a failed connection (or a 503 from a server
+ * starting up) is retried every 50 ms for up to that long, so the watch
+ * rides out a server restart; without it, such a failure rejects.
+ * Resolves to how many times it re-watched, re-listed and reconnected.
  */
 export async function followWatch<T extends ObjectLike>(
   rc: ResourceClient<T>,
   resourceVersion: string,
   onEvent: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void,
   signal: AbortSignal,
-  opts: { fieldSelector?: string } = {},
-): Promise<{ rewatches: number; relists: number }> {
+  opts: { fieldSelector?: string; reconnectForMs?: number } = {},
+): Promise<{ rewatches: number; relists: number; reconnects: number }> {
   let rv = resourceVersion;
-  const out = { rewatches: -1, relists: 0 };
+  const out = { rewatches: -1, relists: 0, reconnects: 0 };
+  /** When the current run of connection failures began. */
+  let downSince: number | undefined;
+  let expired = false;
   while (!signal.aborted) {
-    out.rewatches++;
-    let expired = false;
     try {
+      if (expired) {
+        const list = await rc.list({ fieldSelector: opts.fieldSelector, signal });
+        out.relists++;
+        expired = false;
+        for (const o of list.items) onEvent('MODIFIED', o);
+        rv = list.metadata.resourceVersion;
+      }
+      out.rewatches++;
       const w = await rc.watch({ resourceVersion: rv, allowWatchBookmarks: true, fieldSelector: opts.fieldSelector, signal });
       for await (const ev of w) {
         if (ev.type === 'ERROR') {
@@ -201,18 +252,22 @@ export async function followWatch<T extends ObjectLike>(
           }
           throw new Error(`watch ${rc.resource.plural}: ${ev.object.message ?? 'error'}`);
         }
+        downSince = undefined;
         rv = ev.object.metadata?.resourceVersion ?? rv;
         if (ev.type !== 'BOOKMARK') onEvent(ev.type, ev.object);
       }
     } catch (e) {
+      if (signal.aborted) break;
+      const unavailable = !(e instanceof ApiStatusError) || e.code === 503;
+      if (unavailable && opts.reconnectForMs !== undefined) {
+        downSince ??= performance.now();
+        if (performance.now() - downSince > opts.reconnectForMs) throw e;
+        out.reconnects++;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       if (!isExpired(e)) throw e;
       expired = true;
-    }
-    if (expired && !signal.aborted) {
-      out.relists++;
-      const list = await rc.list({ fieldSelector: opts.fieldSelector, signal });
-      for (const o of list.items) onEvent('MODIFIED', o);
-      rv = list.metadata.resourceVersion;
     }
   }
   return out;

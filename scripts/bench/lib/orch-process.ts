@@ -65,12 +65,14 @@ export function spawnOrch(args: string[], nodeArgs: string[] = []): SpawnedProce
 export interface ServerSpawnOptions {
   /** Run the embedded agent (Docker kubelet) under this node name; without it the server gets --disable-agent. */
   agentNodeName?: string;
+  /** More `orch server` flags, e.g. ['--disable-scheduler']. */
+  extraArgs?: string[];
 }
 
-/** Spawns `node dist/cmd/orch.js server` (--disable-agent unless o.agentNodeName) on `port`, without waiting for it. */
+/** Spawns `node dist/cmd/orch.js server` (--disable-agent unless o.agentNodeName, then o.extraArgs) on `port`, without waiting for it. */
 export function spawnServer(dataDir: string, port: number, nodeArgs: string[] = [], o: ServerSpawnOptions = {}): Spawned {
   const agentArgs = o.agentNodeName === undefined ? ['--disable-agent'] : ['--node-name', o.agentNodeName];
-  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...agentArgs, '--write-kubeconfig', join(dataDir, 'kc.yaml')];
+  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...agentArgs, '--write-kubeconfig', join(dataDir, 'kc.yaml'), ...(o.extraArgs ?? [])];
   return { ...spawnOrch(args, nodeArgs), port, dataDir };
 }
 
