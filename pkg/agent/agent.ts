@@ -21,6 +21,8 @@ export interface KubeletDeps {
   nodeIP: string;
   dataDir: string;
   runtime?: ContainerRuntime;
+  /** Where the runtime listens (the pod network creates its Docker network there). */
+  runtimeEndpoint?: string;
   log: (msg: string) => void;
   /** Where the kubelet opens its logs/exec tunnel, and with which (current) credential. */
   tunnel?: TunnelEndpoint & { credential: () => string };
@@ -139,7 +141,7 @@ export async function runNode(conn: NodeConnection, o: NodeOptions): Promise<Age
     log(`orch agent: node ${o.nodeName} registered with ${conn.server}`);
     if (o.startKubelet) {
       const tunnel = conn.tunnel ? { ...conn.tunnel, credential: () => current } : undefined;
-      kubelet = await o.startKubelet({ client, nodeName: o.nodeName, nodeIP: identity.nodeIP, dataDir: o.dataDir, runtime: o.runtime, log, tunnel });
+      kubelet = await o.startKubelet({ client, nodeName: o.nodeName, nodeIP: identity.nodeIP, dataDir: o.dataDir, runtime: o.runtime, runtimeEndpoint: o.runtimeEndpoint, log, tunnel });
     }
   } catch (e) {
     await heartbeat?.stop();

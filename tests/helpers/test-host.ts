@@ -15,6 +15,15 @@
  * policy), and its rules land in the namespace's own netfilter tables, which
  * the kernel drops with the namespace; nothing is written in the root's.
  *
+ * With `segment: true` a host is instead on one shared L2 segment with the
+ * other such hosts and the root namespace (what host-gw pod routing needs:
+ * host A routes to host B's pod range via B's address): root 10.99.0.1/24,
+ * host n 10.99.0.<n+1>/24. The segment is macvlan (bridge mode) over a veth
+ * pair `orchtseg0`/`orchtseg1` in the root namespace, root's own address on
+ * macvlan `orchtseg`. Not a Linux bridge: with br_netfilter on (Docker turns
+ * bridge-nf-call-iptables on), bridged frames pass the root's FORWARD chain,
+ * whose policy Docker sets to DROP. The last segment host out removes it.
+ *
  * Tear-down removes containers, stops dockerd, unmounts what it left, deletes
  * the veth, the namespace and the data; a host whose owner process is gone (a
  * crashed run) is torn down the same way by the next startTestHost.
@@ -63,6 +72,8 @@ export interface TestHostOptions {
   images?: string[];
   /** dockerd --iptables (default true, see the file comment). */
   iptables?: boolean;
+  /** Put the host on the shared L2 segment 10.99.0.0/24 instead of a veth of its own (see the file comment). */
+  segment?: boolean;
 }
 
 export interface AgentProcessOptions {
@@ -98,11 +109,11 @@ export interface TestHost {
   /** The namespace name, orcht<n>-<name>. */
   name: string;
   slot: number;
-  /** Root-side veth address (where the host reaches the server). */
+  /** Root-side address where the host reaches the server (its veth, or 10.99.0.1 on the shared segment). */
   rootIP: string;
   /** The host's own address (its node IP). */
   ip: string;
-  /** Root-side veth device name. */
+  /** Root-side veth device name (with segment: the name its macvlan had before moving in; gone after setup). */
   rootLink: string;
   /** docker0 inside the host (--bip). */
   bridgeCidr: string;
@@ -123,6 +134,8 @@ export interface TestHost {
 interface SlotState {
   pid: number;
   name: string;
+  /** On the shared segment: it must stay while this slot is claimed. */
+  segment?: boolean;
 }
 
 const slotFile = (n: number) => join(RUN_DIR, `slot-${n}.json`);
@@ -142,7 +155,7 @@ function readSlot(n: number): SlotState | undefined {
   try {
     const v: unknown = JSON.parse(readFileSync(slotFile(n), 'utf8'));
     if (typeof v === 'object' && v !== null && 'pid' in v && 'name' in v && typeof v.pid === 'number' && typeof v.name === 'string') {
-      return { pid: v.pid, name: v.name };
+      return { pid: v.pid, name: v.name, ...('segment' in v && v.segment === true ? { segment: true } : {}) };
     }
   } catch {
     // missing or half-written: treated as no owner
@@ -297,13 +310,92 @@ export async function cleanStaleTestHosts(): Promise<void> {
       }
     }
   }
+  if ((await run('ip', ['link', 'show', SEG_PARENT], { allowFail: true })).code === 0) await releaseSegment();
+}
+
+const SEG_PARENT = 'orchtseg0';
+const SEG_PEER = 'orchtseg1';
+const SEG_ROOT = 'orchtseg';
+/** The root namespace's address on the shared segment. */
+export const SEGMENT_ROOT_IP = '10.99.0.1';
+const SEG_LOCK = join(RUN_DIR, 'segment.lock');
+
+/** Runs fn holding the segment lock (a directory with the holder's pid; a dead holder's lock is taken over). */
+async function withSegmentLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      mkdirSync(SEG_LOCK);
+      writeFileSync(join(SEG_LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(join(SEG_LOCK, 'pid'), 'utf8'));
+      } catch {
+        // being written (or removed) right now
+      }
+      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(SEG_LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`test host segment lock ${SEG_LOCK} held for 60 s`);
+      else await sleep(50);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(SEG_LOCK, { recursive: true, force: true });
+  }
+}
+
+/** Slots that claim the segment (their owner alive or not: a dead one is purged first). */
+function segmentSlots(): number[] {
+  if (!existsSync(RUN_DIR)) return [];
+  return readdirSync(RUN_DIR)
+    .map((f) => /^slot-(\d+)\.json$/.exec(f)?.[1])
+    .filter((m): m is string => m !== undefined)
+    .map(Number)
+    .filter((n) => readSlot(n)?.segment === true);
+}
+
+/** Creates the shared segment if missing (call under the lock). */
+async function ensureSegment(): Promise<void> {
+  if ((await run('ip', ['link', 'show', SEG_PARENT], { allowFail: true })).code === 0) return;
+  await run('ip', ['link', 'add', SEG_PARENT, 'type', 'veth', 'peer', 'name', SEG_PEER]);
+  await run('ip', ['link', 'set', SEG_PEER, 'up']);
+  await run('ip', ['link', 'set', SEG_PARENT, 'up']);
+  await run('ip', ['link', 'add', SEG_ROOT, 'link', SEG_PARENT, 'type', 'macvlan', 'mode', 'bridge']);
+  await run('ip', ['addr', 'add', `${SEGMENT_ROOT_IP}/24`, 'dev', SEG_ROOT]);
+  await run('ip', ['link', 'set', SEG_ROOT, 'up']);
+}
+
+/** Removes the shared segment when no slot claims it any more. */
+async function releaseSegment(): Promise<void> {
+  await withSegmentLock(async () => {
+    if (segmentSlots().length > 0) return;
+    // Deleting the parent takes every macvlan on it (and the veth peer) along.
+    await run('ip', ['link', 'del', SEG_ROOT], { allowFail: true });
+    await run('ip', ['link', 'del', SEG_PARENT], { allowFail: true });
+  });
+}
+
+/** What is left of the shared segment while no host uses it (empty after the last segment host is destroyed). */
+export async function segmentLeftovers(): Promise<string[]> {
+  if (segmentSlots().length > 0) return [];
+  const out: string[] = [];
+  for (const l of [SEG_ROOT, SEG_PARENT, SEG_PEER]) if ((await run('ip', ['link', 'show', l], { allowFail: true })).code === 0) out.push(`link ${l}`);
+  const routes = await run('ip', ['route', 'show'], { allowFail: true });
+  for (const l of routes.stdout.split('\n')) if (l.includes('10.99.0.') || l.includes(SEG_ROOT)) out.push(`route ${l}`);
+  if (existsSync(SEG_LOCK)) out.push(`path ${SEG_LOCK}`);
+  return out;
 }
 
 /** Claims a free slot by creating its state file exclusively. */
-function claimSlot(name: string): number {
+function claimSlot(name: string, segment: boolean): number {
   mkdirSync(RUN_DIR, { recursive: true });
   for (let n = 1; n <= MAX_SLOT; n++) {
-    const st: SlotState = { pid: process.pid, name: `${PREFIX}${n}-${name}` };
+    const st: SlotState = { pid: process.pid, name: `${PREFIX}${n}-${name}`, ...(segment ? { segment: true } : {}) };
     try {
       writeFileSync(slotFile(n), JSON.stringify(st), { flag: 'wx' });
       return n;
@@ -350,11 +442,12 @@ async function copyImage(from: Docker, to: Docker, ref: string): Promise<void> {
 export async function startTestHost(name: string, opts: TestHostOptions = {}): Promise<TestHost> {
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) throw new Error(`test host name ${JSON.stringify(name)}: want [a-z0-9-], at most 31 chars`);
   await cleanStaleTestHosts();
-  const n = claimSlot(name);
+  const segment = opts.segment === true;
+  const n = claimSlot(name, segment);
   const netns = `${PREFIX}${n}-${name}`;
   const rootLink = rootLinkName(n);
-  const rootIP = `10.99.${n}.1`;
-  const ip = `10.99.${n}.2`;
+  const rootIP = segment ? SEGMENT_ROOT_IP : `10.99.${n}.1`;
+  const ip = segment ? `10.99.0.${n + 1}` : `10.99.${n}.2`;
   const dataDir = join(LIB_DIR, netns);
   const execRoot = join(RUN_DIR, netns);
   const socketPath = join(RUN_DIR, `${netns}.sock`);
@@ -384,6 +477,7 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
         clearTimeout(timer);
       }
       await purge(n, netns);
+      if (segment) await releaseSegment();
     })();
     return destroyed;
   };
@@ -392,10 +486,19 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
   try {
     mkdirSync(dataDir, { recursive: true });
     await run('ip', ['netns', 'add', netns]);
-    await run('ip', ['link', 'add', rootLink, 'type', 'veth', 'peer', 'name', `${rootLink}p`]);
-    await run('ip', ['link', 'set', `${rootLink}p`, 'netns', netns]);
-    await run('ip', ['addr', 'add', `${rootIP}/24`, 'dev', rootLink]);
-    await run('ip', ['link', 'set', rootLink, 'up']);
+    if (segment) {
+      // The host's side is a macvlan on the segment, made in the root namespace (as `orcht<n>p`) and moved in.
+      await withSegmentLock(async () => {
+        await ensureSegment();
+        await run('ip', ['link', 'add', `${rootLink}p`, 'link', SEG_PARENT, 'type', 'macvlan', 'mode', 'bridge']);
+        await run('ip', ['link', 'set', `${rootLink}p`, 'netns', netns]);
+      });
+    } else {
+      await run('ip', ['link', 'add', rootLink, 'type', 'veth', 'peer', 'name', `${rootLink}p`]);
+      await run('ip', ['link', 'set', `${rootLink}p`, 'netns', netns]);
+      await run('ip', ['addr', 'add', `${rootIP}/24`, 'dev', rootLink]);
+      await run('ip', ['link', 'set', rootLink, 'up']);
+    }
     for (const cmd of [
       ['ip', 'link', 'set', `${rootLink}p`, 'name', 'eth0'],
       ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0'],
