@@ -577,6 +577,9 @@ export class SpdyConnection extends EventEmitter {
     if (s.remoteFin) return;
     s.remoteFin = true;
     s.push(null);
+    // An ended stream never calls _read again, so it would never unpause the
+    // transport; nothing more can arrive for it, so it need not hold it paused.
+    if (this.blocked.delete(s) && this.blocked.size === 0 && !this.dead) this.transport.resume();
     this.maybeForget(s);
   }
 

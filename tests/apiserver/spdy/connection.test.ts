@@ -199,14 +199,17 @@ t.test('receive window: WINDOW_UPDATEs as the reader consumes', async (t) => {
   );
   await peer.synStream(1, { name: 'x' });
   const total = 1024 * 1024;
-  for (let off = 0; off < total; off += 16 * 1024) peer.send({ type: 'data', streamId: 1, fin: off + 16 * 1024 >= total, data: randomBytes(16 * 1024) });
+  const granted = (id: number) => peer.frames.reduce((n, f) => n + (f.type === 'window_update' && f.streamId === id ? f.delta : 0), 0);
+  for (let off = 0; off < total; off += 16 * 1024) peer.send({ type: 'data', streamId: 1, fin: false, data: randomBytes(16 * 1024) });
+  // Each window is kept at least half open: at most half of 64 KiB stays unacknowledged
+  // once the reader has consumed everything. (The FIN comes after: a finished stream needs no more window.)
+  await peer.waitFor(() => received === total && granted(1) >= total - 32 * 1024 && granted(0) >= total - 32 * 1024);
+  t.ok(granted(1) >= total - 32 * 1024, `stream window refilled (${granted(1)})`);
+  t.ok(granted(0) >= total - 32 * 1024, `session window refilled (${granted(0)})`);
+  peer.send({ type: 'data', streamId: 1, fin: true, data: Buffer.alloc(0) });
   await done;
   await peer.sync(1);
   t.equal(received, total);
-  const granted = (id: number) => peer.frames.reduce((n, f) => n + (f.type === 'window_update' && f.streamId === id ? f.delta : 0), 0);
-  // Each window is kept at least half open: at most half of 64 KiB stays unacknowledged.
-  t.ok(granted(1) >= total - 32 * 1024, `stream window refilled (${granted(1)})`);
-  t.ok(granted(0) >= total - 32 * 1024, `session window refilled (${granted(0)})`);
 });
 
 t.test('a slow reader pauses the transport instead of buffering without bound', async (t) => {
