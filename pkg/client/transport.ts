@@ -92,9 +92,24 @@ async function* webChunks(body: ReadableStream<Uint8Array>, signal: AbortSignal 
   }
 }
 
-/** A response whose body needs no stream handling (not a watch). */
-function completeResponse(res: Response): TransportResponse {
-  const text = (): Promise<string> => res.text();
+/**
+ * A web Response as a TransportResponse; `finish` runs once the body is read,
+ * discarded or its stream ends (a stream's bookkeeping), `signal` ends lines().
+ */
+function webResponse(res: Response, signal?: AbortSignal, finish: () => void = () => {}): TransportResponse {
+  const body = res.body;
+  let done = false;
+  const end = (): void => {
+    done = true;
+    finish();
+  };
+  const text = async (): Promise<string> => {
+    try {
+      return await res.text();
+    } finally {
+      end();
+    }
+  };
   return {
     status: res.status,
     headers: res.headers,
@@ -103,11 +118,16 @@ function completeResponse(res: Response): TransportResponse {
       return parseJsonText(await text());
     },
     async *lines() {
-      if (!res.body) return;
-      for await (const line of splitLines(webChunks(res.body, undefined))) yield line;
+      if (!body) return end();
+      try {
+        for await (const line of splitLines(webChunks(body, signal))) yield line;
+      } finally {
+        end();
+      }
     },
     async discard() {
-      await res.body?.cancel().catch(() => undefined);
+      if (!done) await body?.cancel().catch(() => undefined);
+      end();
     },
   };
 }
@@ -131,8 +151,7 @@ export function inProcessTransport(
         // An ordinary answer is complete when fetch returns: nothing to release
         // later, so no controller of our own (an AbortSignal is costly to make,
         // and this is every controller's and the scheduler's write path).
-        const res = await fetch(new Request(url, { method, headers, body: ro.body, signal: ro.signal }));
-        return completeResponse(res);
+        return webResponse(await fetch(new Request(url, { method, headers, body: ro.body, signal: ro.signal })));
       }
       // One controller per stream so close() can end the ones the caller forgot.
       const ac = new AbortController();
@@ -140,48 +159,17 @@ export function inProcessTransport(
       inflight.add(ac);
       const res = await fetch(new Request(url, { method, headers, body: ro.body, signal }));
       const body = res.body;
-      let done = false;
-      const finish = (): void => {
-        done = true;
-        inflight.delete(ac);
-      };
       // A stream nobody reads must still be released when the caller aborts, or the
       // server side (a registered watcher) would live on.
       signal.addEventListener(
         'abort',
         () => {
           if (body && !body.locked) body.cancel().catch(() => undefined);
-          finish();
+          inflight.delete(ac);
         },
         { once: true },
       );
-      const text = async (): Promise<string> => {
-        try {
-          return await res.text();
-        } finally {
-          finish();
-        }
-      };
-      return {
-        status: res.status,
-        headers: res.headers,
-        text,
-        async json() {
-          return parseJsonText(await text());
-        },
-        async *lines() {
-          if (!body) return finish();
-          try {
-            for await (const line of splitLines(webChunks(body, signal))) yield line;
-          } finally {
-            finish();
-          }
-        },
-        async discard() {
-          if (!done) await body?.cancel().catch(() => undefined);
-          finish();
-        },
-      };
+      return webResponse(res, signal, () => inflight.delete(ac));
     },
     async close() {
       for (const ac of inflight) ac.abort();

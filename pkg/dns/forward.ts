@@ -47,22 +47,36 @@ function matches(query: Buffer, answer: Buffer): boolean {
   return q !== undefined && a !== undefined && a.length === q.length && a.toString('latin1').toLowerCase() === q.toString('latin1').toLowerCase();
 }
 
-function udpExchange(up: Upstream, query: Buffer, timeoutMs: number, signal: AbortSignal): Promise<Buffer> {
+type Finish = (err: Error | undefined, msg?: Buffer) => void;
+
+/**
+ * One query/answer exchange: settles once — on the answer, an error, the
+ * timeout or the abort — and then closes what `open` opened (open returns
+ * how to close it).
+ */
+function exchange(timeoutMessage: string, timeoutMs: number, signal: AbortSignal, open: (finish: Finish) => () => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = createSocket(isIPv6(up.address) ? 'udp6' : 'udp4');
     let done = false;
-    const finish = (err: Error | undefined, msg?: Buffer): void => {
+    let close = (): void => {};
+    const finish: Finish = (err, msg) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      sock.close();
+      close();
       if (err) reject(err);
       else if (msg) resolve(msg);
     };
     const onAbort = (): void => finish(new Error('aborted'));
-    const timer = setTimeout(() => finish(new Error(`timeout from ${up.address}:${up.port}`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(timeoutMessage)), timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
+    close = open(finish);
+  });
+}
+
+function udpExchange(up: Upstream, query: Buffer, timeoutMs: number, signal: AbortSignal): Promise<Buffer> {
+  return exchange(`timeout from ${up.address}:${up.port}`, timeoutMs, signal, (finish) => {
+    const sock = createSocket(isIPv6(up.address) ? 'udp6' : 'udp4');
     sock.on('error', (e) => finish(e));
     // Anything that is not the answer (a spoof, a stray) is ignored while we wait.
     sock.on('message', (msg) => {
@@ -73,26 +87,14 @@ function udpExchange(up: Upstream, query: Buffer, timeoutMs: number, signal: Abo
         if (e) finish(e);
       });
     });
+    return () => sock.close();
   });
 }
 
 function tcpExchange(up: Upstream, query: Buffer, timeoutMs: number, signal: AbortSignal): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return exchange(`tcp timeout from ${up.address}:${up.port}`, timeoutMs, signal, (finish) => {
     const sock = connect({ host: up.address, port: up.port });
     let buf: Buffer = Buffer.alloc(0);
-    let done = false;
-    const finish = (err: Error | undefined, msg?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (err) reject(err);
-      else if (msg) resolve(msg);
-    };
-    const onAbort = (): void => finish(new Error('aborted'));
-    const timer = setTimeout(() => finish(new Error(`tcp timeout from ${up.address}:${up.port}`)), timeoutMs);
-    signal.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (e) => finish(e));
     sock.on('close', () => finish(new Error(`tcp connection to ${up.address}:${up.port} closed early`)));
     sock.on('connect', () => {
@@ -110,6 +112,7 @@ function tcpExchange(up: Upstream, query: Buffer, timeoutMs: number, signal: Abo
         if (matches(query, msg)) return finish(undefined, Buffer.from(msg));
       }
     });
+    return () => sock.destroy();
   });
 }
 
