@@ -40,6 +40,7 @@ import {
   startDockerNodeServer,
   waitNodeReady,
   waitPodsRunning,
+  finishBench,
 } from './lib/docker-node.js';
 
 const { values } = parseArgs({
@@ -95,7 +96,7 @@ async function runPods(client: Client): Promise<void> {
 }
 
 const cleanup = new Cleanup();
-let failed = false;
+let failure: { error: unknown } | undefined;
 try {
   await ensureBenchImage();
   console.log(`node-side resident memory (VmRSS from /proc/<pid>/status), ${numPods} busybox pods when running`);
@@ -150,10 +151,7 @@ try {
       await c.run();
     }
   }
-} catch (e) {
-  failed = true;
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-} finally {
-  await cleanup.run();
+} catch (error) {
+  failure = { error };
 }
-process.exit(failed ? 1 : 0);
+await finishBench(cleanup, failure);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine } from './lib/bench-cluster.js';
 import { freePort, quantile, requireBuild, spawnServer, waitReady } from './lib/orch-process.js';
-import { adminClient, benchNodeName, Cleanup, cleanupNodeContainers, ensureBenchImage, metOrMissed, sleep, waitNodeReady } from './lib/docker-node.js';
+import { adminClient, benchNodeName, Cleanup, cleanupNodeContainers, ensureBenchImage, finishBench, metOrMissed, sleep, waitNodeReady } from './lib/docker-node.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -68,7 +68,7 @@ function summary(label: string, t: Timing[]): string {
 const cleanup = new Cleanup();
 const first: Timing[] = [];
 const restart: Timing[] = [];
-let failed = false;
+let failure: { error: unknown } | undefined;
 try {
   // The kubelet does not need the test image; present anyway so the Docker side matches the other benchmarks.
   await ensureBenchImage();
@@ -87,10 +87,7 @@ try {
   console.log(machineLine('the server (with its agent), dockerd and this poller'));
   console.log(summary('(a) first start, fresh data dir ', first));
   console.log(summary('(b) restart, existing data dir  ', restart));
-} catch (e) {
-  failed = true;
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-} finally {
-  await cleanup.run();
+} catch (error) {
+  failure = { error };
 }
-process.exit(failed ? 1 : 0);
+await finishBench(cleanup, failure);

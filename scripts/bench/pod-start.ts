@@ -42,6 +42,7 @@ import {
   startDockerNodeServer,
   waitNodeReady,
   waitPodsRunning,
+  finishBench,
 } from './lib/docker-node.js';
 
 const { values } = parseArgs({
@@ -125,7 +126,7 @@ async function dockerBaseline(): Promise<void> {
 const cleanup = new Cleanup();
 const abort = new AbortController();
 cleanup.add('watch', async () => abort.abort());
-let failed = false;
+let failure: { error: unknown } | undefined;
 try {
   await ensureBenchImage();
   const nodeName = benchNodeName('bench-podstart');
@@ -219,10 +220,7 @@ try {
   const gone = await deletePodsAndWait(client, NS, nodeName);
   console.log(`clean-up: pods gone from the API after ${gone.podsGoneS.toFixed(1)} s, their containers after ${gone.containersGoneS.toFixed(1)} s`);
   if (values.baseline) await dockerBaseline();
-} catch (e) {
-  failed = true;
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-} finally {
-  await cleanup.run();
+} catch (error) {
+  failure = { error };
 }
-process.exit(failed ? 1 : 0);
+await finishBench(cleanup, failure);

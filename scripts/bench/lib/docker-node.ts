@@ -82,6 +82,13 @@ export class Cleanup {
   }
 }
 
+/** The end of a benchmark: prints its failure (if any), runs the clean-up, exits 1 on failure, else 0. */
+export async function finishBench(cleanup: Cleanup, failure: { error: unknown } | undefined): Promise<never> {
+  if (failure) console.error(failure.error instanceof Error ? (failure.error.stack ?? failure.error.message) : String(failure.error));
+  await cleanup.run();
+  process.exit(failure ? 1 : 0);
+}
+
 /** An admin client of a server's data dir (trusting its CA). */
 export function adminClient(dataDir: string, port: number, userAgent: string): { client: Client; transport: Transport } {
   const transport = httpsTransport({
