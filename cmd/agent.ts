@@ -6,6 +6,7 @@ import { defaultDataDir } from '../pkg/server/datadir.js';
 import { FlagError, parseNodeLabel, parseNodeTaint } from '../pkg/server/flags.js';
 import { isDNS1123Subdomain } from '../pkg/api/validation/names.js';
 import type { AgentOptions, StartKubelet } from '../pkg/agent/agent.js';
+import { NETWORK_FLAG_HELP, nodeNetworkFromFlags } from '../pkg/agent/network-config.js';
 import type { ContainerRuntime } from '../pkg/kubelet/runtime/types.js';
 
 export interface AgentFlags {
@@ -17,6 +18,13 @@ export interface AgentFlags {
   nodeTaint: string[];
   dataDir?: string;
   containerRuntimeEndpoint?: string;
+  flannelBackend?: string;
+  clusterCidr?: string;
+  disableKubeProxy?: boolean;
+  clusterDns?: string;
+  clusterDomain?: string;
+  disableClusterDns?: boolean;
+  resolvConf?: string;
 }
 
 /** The default node name: this host's name, lowercased (node names are DNS subdomains). */
@@ -54,6 +62,7 @@ export function agentOptionsFromFlags(f: AgentFlags, env: NodeJS.ProcessEnv, isR
     taints: f.nodeTaint.map(parseNodeTaint),
     dataDir: f.dataDir ?? defaultDataDir({ isRoot, home: homedir() }),
     containerRuntimeEndpoint: f.containerRuntimeEndpoint ?? defaultRuntimeEndpoint(env),
+    network: nodeNetworkFromFlags(f),
   };
 }
 
@@ -102,6 +111,13 @@ const AGENT_OPTIONS = {
   'node-taint': { type: 'string', array: true, default: [], describe: 'Taint for this node, key[=value]:Effect (repeatable)' },
   'data-dir': { alias: 'd', type: 'string', describe: 'Folder for state (default /var/lib/orch as root, ~/.orch otherwise)' },
   'container-runtime-endpoint': { type: 'string', describe: 'Docker daemon address (default DOCKER_HOST or unix:///var/run/docker.sock)' },
+  'flannel-backend': { type: 'string', describe: `${NETWORK_FLAG_HELP['flannel-backend']} (default host-gw)` },
+  'cluster-cidr': { type: 'string', describe: "The server's --cluster-cidr (default 10.42.0.0/16)" },
+  'disable-kube-proxy': { type: 'boolean', describe: NETWORK_FLAG_HELP['disable-kube-proxy'] },
+  'cluster-dns': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-dns']} (default 10.43.0.10)` },
+  'cluster-domain': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-domain']} (default cluster.local)` },
+  'disable-cluster-dns': { type: 'boolean', describe: NETWORK_FLAG_HELP['disable-cluster-dns'] },
+  'resolv-conf': { type: 'string', describe: `${NETWORK_FLAG_HELP['resolv-conf']} (default /etc/resolv.conf)` },
 } as const;
 
 function withOptions(y: Argv): Argv<AgentFlags> {
@@ -114,7 +130,7 @@ export async function runAgentFromArgv(argv: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');
   let flags: AgentFlags | undefined;
   await withOptions(yargs(argv))
-    // No --no-<flag> negation: none of these flags is a boolean, so --no-x is just unknown.
+    // No --no-<flag> negation: --no-x is an unknown flag, not a way to turn x off.
     .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .version(false)

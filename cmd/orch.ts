@@ -29,11 +29,12 @@ if (argv[0] === 'kubectl') {
   applyHeapPolicy(tuneHeap);
   await runAgentFromArgv(argv.slice(1));
 } else {
-  const [{ default: yargs }, { serverCommand }, { agentCommand }, { kubectlCommand }] = await Promise.all([
+  const [{ default: yargs }, { serverCommand }, { agentCommand }, { kubectlCommand }, { cleanupCommand }] = await Promise.all([
     import('yargs'),
     import('./server.js'),
     import('./agent.js'),
     import('./kubectl.js'),
+    import('./cleanup.js'),
   ]);
   await yargs(argv)
     .scriptName('orch')
@@ -41,6 +42,7 @@ if (argv[0] === 'kubectl') {
     .command(serverCommand)
     .command(agentCommand)
     .command(kubectlCommand)
+    .command(cleanupCommand)
     .demandCommand(1, 'Say which command to run, e.g. `orch server`.')
     .strict()
     .help()

@@ -37,6 +37,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
         nodeIP: cfg.nodeIP,
         labels: cfg.nodeLabels,
         taints: cfg.nodeTaints,
+        network: cfg.network,
         // Loaded after the API serves: Docker code is not on the path to /readyz.
         loadKubelet: async () => {
           const m = await import('./agent.js');

@@ -13,6 +13,7 @@ import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { ensureNodePassword, fetchTrustedCa, loadCredential, requestCredential, saveCredential } from './join.js';
 import { defaultNodeIP, hostFacts, runtimeVersionString, type NodeIdentity } from './node.js';
 import { credentialTransport } from './transport.js';
+import type { NodeNetworkConfig } from './network-config.js';
 
 /** What the kubelet gets from the agent. */
 export interface KubeletDeps {
@@ -26,6 +27,8 @@ export interface KubeletDeps {
   log: (msg: string) => void;
   /** Where the kubelet opens its logs/exec tunnel, and with which (current) credential. */
   tunnel?: TunnelEndpoint & { credential: () => string };
+  /** The node's pod network, Service proxy and cluster DNS (default: all on, with the default addresses). */
+  network?: NodeNetworkConfig;
 }
 
 /** The server's HTTPS endpoint for the agent's tunnel. */
@@ -58,6 +61,8 @@ export interface AgentOptions {
   startKubelet?: StartKubelet;
   /** Where the runtime listens, for messages. */
   runtimeEndpoint?: string;
+  /** Passed to the kubelet (see KubeletDeps.network). */
+  network?: NodeNetworkConfig;
   log?: (msg: string) => void;
   /** Heartbeat periods (defaults 10 s and 60 s, as the kubelet). */
   leaseRenewIntervalMs?: number;
@@ -141,7 +146,7 @@ export async function runNode(conn: NodeConnection, o: NodeOptions): Promise<Age
     log(`orch agent: node ${o.nodeName} registered with ${conn.server}`);
     if (o.startKubelet) {
       const tunnel = conn.tunnel ? { ...conn.tunnel, credential: () => current } : undefined;
-      kubelet = await o.startKubelet({ client, nodeName: o.nodeName, nodeIP: identity.nodeIP, dataDir: o.dataDir, runtime: o.runtime, runtimeEndpoint: o.runtimeEndpoint, log, tunnel });
+      kubelet = await o.startKubelet({ client, nodeName: o.nodeName, nodeIP: identity.nodeIP, dataDir: o.dataDir, runtime: o.runtime, runtimeEndpoint: o.runtimeEndpoint, log, tunnel, ...(o.network ? { network: o.network } : {}) });
     }
   } catch (e) {
     await heartbeat?.stop();

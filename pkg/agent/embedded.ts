@@ -7,6 +7,7 @@ import type { Taint } from 'kubernetes-types/core/v1.js';
 import { inProcessTransport } from '../client/transport.js';
 import { runNode, type Agent, type StartKubelet } from './agent.js';
 import type { ContainerRuntime } from '../kubelet/runtime/types.js';
+import type { NodeNetworkConfig } from './network-config.js';
 
 /** What the server's flags say about its node. */
 export interface EmbeddedAgentConfig {
@@ -14,6 +15,8 @@ export interface EmbeddedAgentConfig {
   nodeIP?: string;
   labels: Record<string, string>;
   taints: Taint[];
+  /** The node's pod network, Service proxy and cluster DNS (the server's flags of the same names). */
+  network?: NodeNetworkConfig;
   /** Loads the runtime and kubelet (cmd wiring); absent: the node only registers and heartbeats. */
   loadKubelet?: () => Promise<{ runtime?: ContainerRuntime; runtimeEndpoint?: string; startKubelet?: StartKubelet }>;
 }
@@ -53,6 +56,7 @@ export async function startEmbeddedAgent(o: EmbeddedAgentOptions): Promise<Agent
       runtime: wiring.runtime,
       runtimeEndpoint: wiring.runtimeEndpoint,
       startKubelet: wiring.startKubelet,
+      ...(o.network ? { network: o.network } : {}),
       log: o.log,
     },
   );

@@ -52,6 +52,8 @@ export interface KubeletOptions {
   retryMs?: number;
   /** Docker network of pod sandboxes (default: the runtime's). */
   podNetwork?: string;
+  /** Runs after each new sandbox is up (the pod network puts its bridge port in hairpin mode); a failure is reported, not fatal. */
+  afterSandboxStart?: () => Promise<void>;
   /** The node's resolv.conf and hosts (defaults /etc/resolv.conf, /etc/hosts). */
   resolvConfPath?: string;
   hostsPath?: string;
@@ -409,6 +411,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         });
         sandboxId = sb.id;
         podIP = pod.spec?.hostNetwork ? nodeIP : sb.ip;
+        if (opts.afterSandboxStart && !pod.spec?.hostNetwork) await opts.afterSandboxStart().catch((e: unknown) => onError(e, `after the sandbox of ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''} started`));
         await writePodFiles(pod, podIP, dns);
         changed = true;
       }

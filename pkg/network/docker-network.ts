@@ -3,7 +3,7 @@
  * interface so dockerode types stay in this file and tests can fake them.
  */
 import Docker from 'dockerode';
-import type { NetworkSpec, ObservedNetwork } from './plan.js';
+import { NETWORK_LABEL, type NetworkSpec, type ObservedNetwork } from './plan.js';
 
 /** Docker networks, as the pod network needs them. */
 export interface NetworkApi {
@@ -84,4 +84,11 @@ export function dockerNetworkApi(endpoint?: string): NetworkApi {
       }
     },
   };
+}
+
+/** Names of the Docker networks the pod network created (labelled NETWORK_LABEL), for cleanup. */
+export async function listPodNetworks(endpoint?: string): Promise<string[]> {
+  const docker = new Docker(connection(endpoint));
+  const nets = await docker.listNetworks({ filters: { label: [NETWORK_LABEL] } });
+  return nets.map((n) => n.Name);
 }

@@ -94,3 +94,29 @@ export async function removeRules(run: Run): Promise<void> {
     await must(run, 'iptables', ['-w', '-t', table, '-X', chain]);
   }
 }
+
+/**
+ * Turns hairpin mode on for every port of `bridge` that lacks it. A pod
+ * that reaches itself through its own Service leaves by its veth and, once
+ * DNAT'ed back to its own address, must come back in by the same port; a
+ * bridge sends a frame out of the port it came in on only in hairpin mode
+ * (the kubelet's --hairpin-mode=hairpin-veth). Returns the ports changed.
+ */
+export async function enableHairpin(run: Run, bridge: string): Promise<string[]> {
+  const r = await run('ip', ['-d', '-j', 'link', 'show', 'master', bridge]);
+  // The bridge is gone (the network is being replaced): nothing to do.
+  if (r.code !== 0) return [];
+  const parsed: unknown = JSON.parse(r.stdout.trim() || '[]');
+  if (!Array.isArray(parsed)) throw new Error(`ip -j link: unexpected output ${r.stdout.slice(0, 200)}`);
+  const changed: string[] = [];
+  for (const port of parsed) {
+    if (typeof port !== 'object' || port === null || !('ifname' in port) || typeof port.ifname !== 'string') continue;
+    const slave: unknown = 'linkinfo' in port && typeof port.linkinfo === 'object' && port.linkinfo !== null && 'info_slave_data' in port.linkinfo ? port.linkinfo.info_slave_data : undefined;
+    if (typeof slave === 'object' && slave !== null && 'hairpin' in slave && slave.hairpin === true) continue;
+    const res = await run('ip', ['link', 'set', 'dev', port.ifname, 'type', 'bridge_slave', 'hairpin', 'on']);
+    // A port can vanish between the listing and the change (its pod stopped).
+    if (res.code === 0) changed.push(port.ifname);
+    else if (!/Cannot find device|does not exist/i.test(res.stderr)) throw new Error(`hairpin on ${port.ifname}: ${res.stderr.trim()}`);
+  }
+  return changed;
+}

@@ -9,7 +9,7 @@
  */
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { NetworkApi } from './docker-network.js';
-import { ensureRules, execRun, listRoutes, removeRoute, removeRules, replaceRoute, type Run } from './kernel.js';
+import { enableHairpin, ensureRules, execRun, listRoutes, removeRoute, removeRules, replaceRoute, type Run } from './kernel.js';
 import {
   desiredRoutes,
   diffRoutes,
@@ -20,6 +20,7 @@ import {
   podCidrOf,
   cidrContains,
   NETWORK_LABEL,
+  BRIDGE_NAME_OPTION,
   type NetworkSpec,
 } from './plan.js';
 
@@ -60,6 +61,8 @@ export interface PodNetwork {
   bridge: string;
   /** Reconciles routes and rules now; resolves when done (rejects with the error of this pass). */
   sync(): Promise<void>;
+  /** Puts every pod port of the bridge in hairpin mode (call after a sandbox starts; the resync does it too). */
+  ensureHairpin(): Promise<void>;
   /** Stops following nodes; routes, rules and the network stay (pods keep their network). */
   stop(): Promise<void>;
   /** stop(), then removes our routes, chains, jumps and the Docker network. */
@@ -130,6 +133,7 @@ export async function startPodNetwork(opts: PodNetworkOptions): Promise<PodNetwo
   if (!own || !cidrContains(cluster, own)) throw new Error(`pod network: podCIDR ${podCIDR} of node ${nodeName} is not inside the cluster CIDR ${clusterCidr}`);
   const spec = networkSpec(nodeName, podCIDR);
   await ensureNetwork(docker, spec, nodeName, log);
+  const bridge = spec.options[BRIDGE_NAME_OPTION] ?? '';
 
   const selfIP = (): string | undefined => {
     const n = nodes.list().find((x) => x.metadata?.name === nodeName);
@@ -148,6 +152,8 @@ export async function startPodNetwork(opts: PodNetworkOptions): Promise<PodNetwo
       rulesDue = false;
       try {
         await ensureRules(run, podCIDR, clusterCidr);
+        // Ports of sandboxes started before this agent (adopted after a restart) too.
+        await enableHairpin(run, bridge);
       } catch (e) {
         rulesDue = true;
         throw e;
@@ -245,7 +251,10 @@ export async function startPodNetwork(opts: PodNetworkOptions): Promise<PodNetwo
     network: spec.name,
     podCIDR,
     gateway: spec.gateway,
-    bridge: spec.options['com.docker.network.bridge.name'] ?? '',
+    bridge,
+    async ensureHairpin() {
+      await enableHairpin(run, bridge);
+    },
     async sync() {
       routesDue = true;
       rulesDue = true;

@@ -9,6 +9,7 @@ import { ApiError } from '../apiserver/errors.js';
 import type { ApiServer } from '../apiserver/app.js';
 import { nthAddress } from '../apiserver/allocators.js';
 import type { WriteOptions } from '../apiserver/rest/rest.js';
+import { NODE_LOCAL_LABEL } from '../proxy/rules.js';
 
 const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const SYSTEM_WRITE: WriteOptions = { dryRun: false, fieldValidation: 'Strict', fieldManager: 'orch-apiserver' };
@@ -29,10 +30,39 @@ async function createIfMissing(api: ApiServer, plural: string, namespace: string
   }
 }
 
+/**
+ * The kube-dns Service, which pods find the cluster DNS by (kubectl, client
+ * libraries and people look for it). Every agent answers its address on a
+ * local interface of its node (pkg/dns), so it has no selector and no
+ * endpoints, and the node-local label keeps the Service proxy off it.
+ */
+function kubeDnsService(clusterIP: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'kube-dns',
+      namespace: 'kube-system',
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'KubeDNS', [NODE_LOCAL_LABEL]: 'true' },
+    },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP,
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+      ],
+      sessionAffinity: 'None',
+    },
+  };
+}
+
 export interface BootstrapOptions {
   advertiseAddress: string;
   port: number;
   serviceCidr: string;
+  /** The kube-dns Service's ClusterIP (--cluster-dns); absent: no kube-dns Service. */
+  clusterDns?: string;
 }
 
 /** Restores allocations from stored Services, then creates the built-in objects. */
@@ -55,6 +85,7 @@ export async function bootstrapObjects(api: ApiServer, o: BootstrapOptions): Pro
       sessionAffinity: 'None',
     },
   });
+  if (o.clusterDns) await createIfMissing(api, 'services', 'kube-system', kubeDnsService(o.clusterDns));
   const endpoints = must(findResource('', 'v1', 'endpoints'), 'endpoints');
   const subsets = [{ addresses: [{ ip: o.advertiseAddress }], ports: [{ name: 'https', port: o.port, protocol: 'TCP' }] }];
   // A restart on the same address changes nothing: skip the write (and the validators it would load).

@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import { parseCidr, parsePortRange } from '../apiserver/allocators.js';
 import { parseFileMode } from './kubeconfig.js';
 import type { ServerConfig } from './server.js';
+import { FlagError } from './flag-error.js';
+import { nodeNetworkFromFlags, type NodeNetworkConfig } from '../agent/network-config.js';
+import { ipInCidr as addressInCidr } from '../network/plan.js';
 
 export interface ServerFlags {
   dataDir?: string;
@@ -32,10 +35,15 @@ export interface ServerFlags {
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
   terminatedPodGcThreshold: number;
+  flannelBackend: string;
+  disableKubeProxy: boolean;
+  clusterDns: string;
+  clusterDomain: string;
+  disableClusterDns: boolean;
+  resolvConf: string;
 }
 
-/** A flag with a bad value. */
-export class FlagError extends Error {}
+export { FlagError };
 
 export interface FlagSpec {
   /** kebab-case name, as typed: --data-dir. */
@@ -71,6 +79,12 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'default-not-ready-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/not-ready:NoExecute' },
   { name: 'default-unreachable-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/unreachable:NoExecute' },
   { name: 'terminated-pod-gc-threshold', type: 'number', default: 12500, describe: 'Finished pods kept before the oldest are deleted (0: no limit)' },
+  { name: 'flannel-backend', type: 'string', default: 'host-gw', describe: "Pod network of the embedded agent: host-gw (nodes on one L2 segment) or none (Docker's default bridge)" },
+  { name: 'disable-kube-proxy', type: 'boolean', default: false, describe: 'Do not run the Service proxy on the embedded agent' },
+  { name: 'cluster-dns', type: 'string', default: '10.43.0.10', describe: 'Address of the cluster DNS server: the kube-dns Service, answered on every node' },
+  { name: 'cluster-domain', type: 'string', default: 'cluster.local', describe: 'Cluster domain' },
+  { name: 'disable-cluster-dns', type: 'boolean', default: false, describe: 'No kube-dns Service and no DNS server on the embedded agent' },
+  { name: 'resolv-conf', type: 'string', default: '/etc/resolv.conf', describe: 'Resolvers of the embedded agent: its DNS server forwards other names to them' },
 ];
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -150,6 +164,12 @@ export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerF
     defaultNotReadyTolerationSeconds: num('default-not-ready-toleration-seconds', 300),
     defaultUnreachableTolerationSeconds: num('default-unreachable-toleration-seconds', 300),
     terminatedPodGcThreshold: num('terminated-pod-gc-threshold', 12500),
+    flannelBackend: str('flannel-backend') ?? 'host-gw',
+    disableKubeProxy: bool('disable-kube-proxy'),
+    clusterDns: str('cluster-dns') ?? '10.43.0.10',
+    clusterDomain: str('cluster-domain') ?? 'cluster.local',
+    disableClusterDns: bool('disable-cluster-dns'),
+    resolvConf: str('resolv-conf') ?? '/etc/resolv.conf',
   };
 }
 
@@ -199,6 +219,7 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
   nodeIP?: string;
   nodeLabels: Record<string, string>;
   nodeTaints: Taint[];
+  network: NodeNetworkConfig;
 } {
   const port = f.httpsListenPort;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FlagError(`--https-listen-port: ${String(port)} is not a port (0-65535)`);
@@ -232,6 +253,11 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
   if (maskSize < Number(clusterCidr.split('/')[1]) || maskSize > 30) {
     throw new FlagError(`--node-cidr-mask-size: ${maskSize} must lie between the --cluster-cidr prefix (${clusterCidr}) and 30`);
   }
+  const serviceCidr = cidr('service-cidr', f.serviceCidr);
+  const network = nodeNetworkFromFlags(f);
+  if (network.clusterDns && !addressInCidr(network.clusterDns.address, serviceCidr)) {
+    throw new FlagError(`--cluster-dns: ${network.clusterDns.address} is not inside --service-cidr ${serviceCidr} (it is the kube-dns Service's ClusterIP)`);
+  }
   return {
     dataDir: f.dataDir,
     httpsListenPort: port,
@@ -240,8 +266,10 @@ export function parseServerFlags(f: ServerFlags & { dataDir: string }, isRoot: b
     writeKubeconfigMode: f.writeKubeconfigMode,
     token: f.token,
     clusterCidr,
-    serviceCidr: cidr('service-cidr', f.serviceCidr),
+    serviceCidr,
     serviceNodePortRange: f.serviceNodePortRange,
+    network,
+    clusterDns: network.clusterDns,
     tlsSans: f.tlsSan,
     advertiseAddress: f.advertiseAddress,
     isRoot,

@@ -47,6 +47,8 @@ export interface ServerConfig {
   disableScheduler?: boolean;
   /** The embedded agent's node; absent with --disable-agent. */
   agent?: EmbeddedAgentConfig;
+  /** The kube-dns Service's address and the cluster domain; absent with --disable-cluster-dns (no kube-dns Service). */
+  clusterDns?: { address: string; domain: string };
 }
 
 export interface RunningServer {
@@ -139,7 +141,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     });
     const port = await listen(httpsServer, cfg.httpsListenPort, cfg.bindAddress);
     // The port is known only now (it may have been 0): the kubernetes Endpoints need it.
-    await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr });
+    await bootstrapObjects(api, { advertiseAddress: advertise, port, serviceCidr: cfg.serviceCidr, ...(cfg.clusterDns ? { clusterDns: cfg.clusterDns.address } : {}) });
     // Before ready: agents that joined before a restart must be let in at once.
     await nodeCredentials.start(new Client(inProcessTransport(api.app.fetch, creds.adminToken, { userAgent: 'orch-apiserver/v1.32.0' })));
     ready = true;

@@ -104,8 +104,10 @@ t.test('a second node joins, runs pods, and loses them to the first when it dies
 
   t.test('the test host reaches nothing but its link', async (t) => {
     const routes = await host.exec(['ip', 'route', 'show']);
-    // Only on-link routes: its veth subnet and its docker0; no default, no gateway.
-    t.notMatch(routes.stdout, /default|via/);
+    // On-link routes (its veth subnet, its docker0) and the service range towards the root namespace, which
+    // blackholes it; no default, no other gateway.
+    t.notMatch(routes.stdout, /default/);
+    t.same(routes.stdout.split('\n').filter((l) => l.includes('via')).map((l) => l.trim()), [`10.43.0.0/16 via ${host.rootIP} dev eth0`]);
     t.match(routes.stdout, `10.99.${host.slot}.0/24 dev eth0`);
     const out = await host.exec(['ip', 'route', 'get', '192.0.2.1'], { allowFail: true });
     t.not(out.code, 0, 'no route to the outside');

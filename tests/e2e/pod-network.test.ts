@@ -1,6 +1,6 @@
 /**
  * The pod network end to end: `orch server` (control plane only) and two
- * `orch agent`s with ORCH_POD_NETWORK=host-gw, each on a test host on one
+ * `orch agent`s (host-gw is their default pod network), each on a test host on one
  * shared L2 segment. Pods get addresses from their node's podCIDR and reach
  * each other across nodes by the routes the agents keep; the hosts still
  * have no route out, and tear-down leaves nothing behind.
@@ -55,8 +55,7 @@ t.test('pods on two hosts reach each other over the host-gw pod network', async 
   t.teardown(() => s.close());
   const token = readFileSync(join(s.dataDir, 'server', 'node-token'), 'utf8').trim();
   const serverUrl = `https://${hostA.rootIP}:${s.port}`;
-  const env = { ORCH_POD_NETWORK: 'host-gw' };
-  const [agentA, agentB] = await Promise.all([hostA.startAgent(serverUrl, token, { env }), hostB.startAgent(serverUrl, token, { env })]);
+  const [agentA, agentB] = await Promise.all([hostA.startAgent(serverUrl, token), hostB.startAgent(serverUrl, token)]);
   const nodeA = agentA.nodeName;
   const nodeB = agentB.nodeName;
   const hosts: [TestHost, string][] = [

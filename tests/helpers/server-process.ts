@@ -49,7 +49,17 @@ export interface ServerProcessOptions {
   waitNodeReady?: boolean;
   /** Address the API listens on (default 127.0.0.1); a test host's root-side veth address lets its agent in. */
   bindAddress?: string;
+  /**
+   * Let the embedded agent network its node (pod network, Service proxy,
+   * cluster DNS) — default false: tests run servers side by side in the
+   * root namespace, where their bridges, tables and DNS address would
+   * collide; networking is tested on test hosts, one namespace each.
+   */
+  nodeNetworking?: boolean;
 }
+
+/** The flags that leave the root namespace's network alone (the embedded agent's pods stay on Docker's default bridge). */
+export const NO_NODE_NETWORKING = ['--flannel-backend', 'none', '--disable-kube-proxy', '--disable-cluster-dns'];
 
 /**
  * Starts `orch server` (`--disable-agent` unless opts.agentNodeName) and waits until it
@@ -60,7 +70,7 @@ export async function startServerProcess(extraArgs: string[] = [], dataDir?: str
   const port = await freePort();
   const kubeconfig = join(dir, 'kubeconfig.yaml');
   const nodeName = opts.agentNodeName;
-  const agentArgs = nodeName === undefined ? ['--disable-agent'] : ['--node-name', nodeName];
+  const agentArgs = nodeName === undefined ? ['--disable-agent'] : ['--node-name', nodeName, ...(opts.nodeNetworking ? [] : NO_NODE_NETWORKING)];
   const child = spawn(
     process.execPath,
     [ORCH_BIN, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', opts.bindAddress ?? '127.0.0.1', ...agentArgs, '--write-kubeconfig', kubeconfig, ...extraArgs],

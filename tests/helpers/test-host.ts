@@ -5,7 +5,9 @@
  *   - netns `orcht<n>-<name>`, joined to the root namespace by a veth pair
  *     (root side `orcht<n>`, 10.99.<n>.1/24; host side `eth0`, 10.99.<n>.2/24);
  *     the host has no default route, so it reaches nothing but the root-side
- *     address (where the test's server listens);
+ *     address (where the test's server listens) — and the service range
+ *     10.43/16, routed to the root namespace as a node's default route would,
+ *     where it is blackholed (withBlackholeRoutes, held while any host lives);
  *   - a dockerd in it (`nsenter --net`: `ip netns exec` remounts /sys and
  *     dockerd then fails), docker0 on 10.98.<n>.1/24, socket
  *     /run/orch-test/<netns>.sock, data under /var/lib/orch-test/<netns>.
@@ -85,6 +87,12 @@ export interface AgentProcessOptions {
   args?: string[];
   /** Extra environment. */
   env?: Record<string, string>;
+  /**
+   * --resolv-conf of the agent (where its DNS server forwards other names).
+   * Default: a file naming the host's rootIP, where a test's stub resolver
+   * listens (nothing answers there otherwise: a query fails at once, on this machine).
+   */
+  resolvConf?: string;
   /** Wait until the agent logs that its node registered (default true). */
   waitRegistered?: boolean;
 }
@@ -478,10 +486,13 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
       }
       await purge(n, netns);
       if (segment) await releaseSegment();
+      await releaseBlackholes();
     })();
     return destroyed;
   };
   opts.t?.teardown(destroy);
+  // The host routes the service range to the root namespace (below): it must be blackholed there first.
+  const releaseBlackholes = await withBlackholeRoutes();
 
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -504,6 +515,10 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
       ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0'],
       ['ip', 'link', 'set', 'eth0', 'up'],
       ['ip', 'link', 'set', 'lo', 'up'],
+      // A real node's default route covers the service range: a connection to a Service with no
+      // endpoints is routed, then rejected by the proxy's forward/output check (as kube-proxy's).
+      // Here that route leads to the root namespace, which blackholes the range: still nothing leaves.
+      ['ip', 'route', 'add', SERVICE_RANGE, 'via', rootIP],
     ]) {
       await exec(cmd);
     }
@@ -540,6 +555,11 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
   const startAgent = async (serverUrl: string, token: string, o: AgentProcessOptions = {}): Promise<AgentProcess> => {
     const nodeName = o.nodeName ?? `${name}-node`;
     const agentDir = o.dataDir ?? join(dataDir, `agent-${nodeName}`);
+    let resolvConf = o.resolvConf;
+    if (resolvConf === undefined) {
+      resolvConf = join(dataDir, 'resolv.conf');
+      writeFileSync(resolvConf, `nameserver ${rootIP}\n`);
+    }
     // nsenter without --fork execs the program: the child's pid is node's, so signals reach the agent itself.
     const child = spawn(
       'nsenter',
@@ -551,6 +571,7 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
         '--node-ip', ip,
         '--data-dir', agentDir,
         '--container-runtime-endpoint', `unix://${socketPath}`,
+        '--resolv-conf', resolvConf,
         ...(o.args ?? []),
       ]),
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(o.env ?? {}) } },
@@ -657,7 +678,8 @@ export async function hostLeftovers(h: Pick<TestHost, 'name' | 'slot' | 'rootLin
   return out;
 }
 
-const BLACKHOLES = ['10.42.0.0/16', '10.43.0.0/16'];
+const SERVICE_RANGE = '10.43.0.0/16';
+const BLACKHOLES = ['10.42.0.0/16', SERVICE_RANGE];
 const BH_DIR = join(RUN_DIR, 'blackhole');
 
 /**
