@@ -41,6 +41,7 @@ import {
   waitNodeReady,
   waitPodsRunning,
   finishBench,
+  removeNodeNetworking,
 } from './lib/docker-node.js';
 
 const { values } = parseArgs({
@@ -131,6 +132,7 @@ try {
       const nodeName = benchNodeName('bench-rss-agent');
       const agentDir = mkdtempSync(join(tmpdir(), 'orch-bench-agent-rss-agent-'));
       c.add('agent data dir', async () => (values['heap-snapshots'] ? console.log(`agent data dir (heap snapshots) kept: ${agentDir}`) : rmSync(agentDir, { recursive: true, force: true })));
+      c.add('node networking', removeNodeNetworking);
       c.add(`containers of ${nodeName}`, () => cleanupNodeContainers(nodeName));
       const agent = spawnAgent({ server: s.url, token: nodeToken(s.dataDir), nodeName, dataDir: agentDir, nodeArgs: heapArgs(agentDir) });
       c.add('agent', async () => {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine } from './lib/bench-cluster.js';
 import { freePort, quantile, requireBuild, spawnServer, waitReady } from './lib/orch-process.js';
-import { adminClient, benchNodeName, Cleanup, cleanupNodeContainers, ensureBenchImage, finishBench, metOrMissed, sleep, waitNodeReady } from './lib/docker-node.js';
+import { adminClient, benchNodeName, Cleanup, cleanupNodeContainers, ensureBenchImage, finishBench, metOrMissed, removeNodeNetworking, sleep, waitNodeReady } from './lib/docker-node.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -77,6 +77,7 @@ try {
     const dir = mkdtempSync(join(tmpdir(), 'orch-bench-node-ready-'));
     const nodeName = benchNodeName('bench-ready');
     cleanup.add('data dir', async () => rmSync(dir, { recursive: true, force: true }));
+    cleanup.add('node networking', removeNodeNetworking);
     cleanup.add(`containers of ${nodeName}`, () => cleanupNodeContainers(nodeName));
     first.push(await timedStart(dir, nodeName));
     // The restart's Ready must come from a heartbeat in a later second than any of the stopped process.

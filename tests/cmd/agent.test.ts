@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ORCH_BIN, startServerProcess } from '../helpers/server-process.js';
+import { NO_NODE_NETWORKING, ORCH_BIN, startServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 function orch(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -64,7 +64,8 @@ t.test('an agent joins a server, shows up in kubectl, and stops on SIGTERM', asy
   t.match(wrong.stderr, /refused the token \(401 Unauthorized\)/);
 
   // Server and token from the environment, as ORCH_URL / ORCH_TOKEN.
-  const child = spawn(process.execPath, [ORCH_BIN, 'agent', '--data-dir', dataDir, '--node-name', 'cli-worker', '--node-label', 'zone=b'], {
+  // In the root namespace, beside other tests' servers: without node networking (tested on test hosts).
+  const child = spawn(process.execPath, [ORCH_BIN, 'agent', '--data-dir', dataDir, '--node-name', 'cli-worker', '--node-label', 'zone=b', ...NO_NODE_NETWORKING], {
     env: { ...process.env, ORCH_URL: `https://127.0.0.1:${srv.port}`, ORCH_TOKEN: token },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

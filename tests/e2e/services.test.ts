@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { ORCH_BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { SEGMENT_ROOT_IP, hostLeftovers, run, segmentLeftovers, startTestHost, withBlackholeRoutes } from '../helpers/test-host.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 
@@ -289,6 +289,21 @@ t.test('Services, cluster DNS and the pod network across two hosts', async (t) =
     );
     t.match(r.stderr, /refused/i, `refused, not left hanging: ${r.stderr.trim()}`);
     t.equal(await connectError(hostB.ip, Number(nodePort)), 'ECONNREFUSED', 'the NodePort refuses too');
+  });
+
+  t.test('a stopped agent leaves the network up; orch cleanup removes all of it', async (t) => {
+    await agentB.stop();
+    const state = async () => ({
+      table: (await hostB.exec(['nft', 'list', 'tables'])).stdout.includes('orch-proxy'),
+      dnsLink: (await hostB.exec(['ip', 'link', 'show', 'orch-dns'], { allowFail: true })).code === 0,
+      routes: (await hostB.exec(['ip', 'route', 'show', 'proto', '152'])).stdout.trim() !== '',
+      chains: /ORCH-POSTROUTING|ORCH-FORWARD/.test((await hostB.exec(['iptables-save'])).stdout),
+      network: (await hostB.docker.listNetworks()).some((n) => n.Name === `orch-${nodeB}`),
+    });
+    t.same(await state(), { table: true, dnsLink: true, routes: true, chains: true, network: true }, 'kept over an agent restart');
+    const r = await hostB.exec([process.execPath, ORCH_BIN, 'cleanup', '--container-runtime-endpoint', hostB.dockerHost]);
+    t.equal(r.code, 0, r.stderr);
+    t.same(await state(), { table: false, dnsLink: false, routes: false, chains: false, network: false }, 'all removed');
   });
 
   t.test('tear-down leaves no namespace, daemon, route or rule behind', async (t) => {

@@ -100,3 +100,29 @@ t.test('with disableScheduler a pod stays unbound next to a Ready node until a s
   t.equal(bound, 'ready-1', 'the restarted server schedules the pod that waited');
   t.match(await metrics(s2), /scheduler_schedule_attempts_total\{[^}]*result="scheduled"[^}]*\} 1$/m);
 });
+
+t.test('the kube-dns Service holds the cluster DNS address, without selector, kept off the proxy; not created when DNS is off', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-kubedns-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const base = { httpsListenPort: 0, bindAddress: '127.0.0.1', writeKubeconfig: join(dir, 'kubeconfig'), clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', serviceNodePortRange: '30000-32767', tlsSans: [], isRoot: false };
+  const withDns = await startServer({ ...base, dataDir: join(dir, 'a'), clusterDns: { address: '10.43.0.10', domain: 'cluster.local' } });
+  const client = new Client(inProcessTransport(withDns.api.app.fetch, withDns.adminToken));
+  try {
+    const svc = await client.resource('services').namespace('kube-system').get('kube-dns');
+    t.match(svc, {
+      metadata: { labels: { 'k8s-app': 'kube-dns', 'orch.dev/node-local': 'true' } },
+      spec: { clusterIP: '10.43.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] },
+    });
+    t.equal(svc.spec?.selector, undefined, 'no selector: every node answers the address itself');
+  } finally {
+    await withDns.close();
+  }
+  const without = await startServer({ ...base, dataDir: join(dir, 'b') });
+  const client2 = new Client(inProcessTransport(without.api.app.fetch, without.adminToken));
+  try {
+    const err = await client2.resource('services').namespace('kube-system').get('kube-dns').then(() => undefined, (e: unknown) => e);
+    t.ok(isNotFound(err), 'absent');
+  } finally {
+    await without.close();
+  }
+});

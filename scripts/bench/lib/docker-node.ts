@@ -5,6 +5,7 @@
  * containers gone, clean-up that also runs on Ctrl-C, and the RSS of the
  * Docker daemons (dockerd, containerd and the shims) read from /proc.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { isNotFound } from '../../../pkg/client/errors.js';
 import { httpsTransport, type Transport } from '../../../pkg/client/transport.js';
 import { LABELS } from '../../../pkg/kubelet/runtime/types.js';
 import { cleanupNode, ensureTestImage, testDocker, testNodeName, TEST_IMAGE } from '../../../tests/helpers/docker.js';
+import { ORCH_BIN } from '../../../tests/helpers/server-process.js';
 import { adminToken, freePort, requireBuild, rssMiB, spawnServer, waitReady, type Spawned, type SpawnedProcess } from './orch-process.js';
 
 export { TEST_IMAGE as BENCH_IMAGE, ensureTestImage as ensureBenchImage, testNodeName as benchNodeName, cleanupNode as cleanupNodeContainers, testDocker as benchDocker };
@@ -82,6 +84,17 @@ export class Cleanup {
   }
 }
 
+/**
+ * `orch cleanup`: what a benchmark's agent put in this machine's network
+ * (proxy table, pod network routes, chains and Docker network, the DNS
+ * address) goes once the agent has stopped and its containers are gone.
+ */
+export async function removeNodeNetworking(): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [ORCH_BIN, 'cleanup'], { timeout: 60_000 }, (err, _out, stderr) => (err ? reject(new Error(`orch cleanup: ${stderr || err.message}`)) : resolve())),
+  );
+}
+
 /** The end of a benchmark: prints its failure (if any), runs the clean-up, exits 1 on failure, else 0. */
 export async function finishBench(cleanup: Cleanup, failure: { error: unknown } | undefined): Promise<never> {
   if (failure) console.error(failure.error instanceof Error ? (failure.error.stack ?? failure.error.message) : String(failure.error));
@@ -134,7 +147,11 @@ export async function startDockerNodeServer(
     else rmSync(dataDir, { recursive: true, force: true });
   });
   const nodeName = o.nodeName;
-  if (nodeName !== undefined) cleanup.add(`containers of ${nodeName}`, () => cleanupNode(nodeName));
+  if (nodeName !== undefined) {
+    // Run newest first: after the server stopped and the containers went.
+    cleanup.add('node networking', removeNodeNetworking);
+    cleanup.add(`containers of ${nodeName}`, () => cleanupNode(nodeName));
+  }
   const server = spawnServer(dataDir, await freePort(), nodeArgs, { agentNodeName: nodeName });
   cleanup.add('server', async () => {
     const code = await server.stop();
