@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure Docker (and what the Docker tests use) is installed and running:
-#   - installs docker.io, busybox-static, iptables, iproute2 with apt-get when
+#   - installs docker.io, busybox-static, iptables, nftables, iproute2 with apt-get when
 #     something is missing (Debian/Ubuntu); elsewhere says how and stops;
 #   - starts dockerd when `docker info` fails (systemctl when systemd is PID 1,
 #     otherwise a background dockerd logging to /var/log/orch-dockerd.log);
@@ -23,6 +23,8 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 [ -x /usr/bin/busybox ] || [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The agent's Service proxy programs nftables with the nft CLI.
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   # De-duplicate while keeping order.
@@ -35,7 +37,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     die "missing: $pkgs— apt-get not found. On CentOS/RHEL/Fedora install Docker with
   dnf install -y dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo && dnf install -y docker-ce
-or (Fedora) dnf install -y moby-engine; plus busybox (static), iptables and iproute; then run this script again."
+or (Fedora) dnf install -y moby-engine; plus busybox (static), iptables, nftables and iproute; then run this script again."
   fi
 fi
 

@@ -2,11 +2,12 @@
  * What networks a node besides the kubelet: the pod network (host-gw), the
  * Service proxy and the cluster DNS server, started from one
  * NodeNetworkConfig over informers the agent opens for them (the proxy and
- * the DNS server share the Service and Endpoints caches). Loaded by the
+ * the DNS server share the Service and Endpoints caches; managedFields are
+ * dropped, as the server's informers do: nothing here reads them). Loaded by the
  * kubelet wiring only: it pulls in Docker and kernel code.
  */
 import type { Endpoints, Node, Service } from 'kubernetes-types/core/v1.js';
-import { Informer } from '../client/informer.js';
+import { Informer, stripManagedFields } from '../client/informer.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ensureDnsAddress, removeDnsAddress } from '../dns/iface.js';
 import { upstreamsFromResolvConf } from '../dns/resolv.js';
@@ -46,7 +47,7 @@ export async function startNodeNetworking(deps: KubeletDeps, cfg: NodeNetworkCon
   try {
     let podNetwork: PodNetwork | undefined;
     if (cfg.podNetwork === 'host-gw') {
-      const nodes = new Informer<Node>(deps.client.resource('nodes'), { onError: onError('pod network: node informer') });
+      const nodes = new Informer<Node>(deps.client.resource('nodes'), { onError: onError('pod network: node informer'), transform: stripManagedFields });
       nodes.start();
       started.push(() => nodes.stop());
       const net = await startPodNetwork({ nodeName: deps.nodeName, nodes, docker: dockerNetworkApi(deps.runtimeEndpoint), clusterCidr: cfg.clusterCidr, log });
@@ -55,8 +56,8 @@ export async function startNodeNetworking(deps: KubeletDeps, cfg: NodeNetworkCon
     }
     if (!cfg.serviceProxy && !cfg.clusterDns) return { podNetwork, clusterDNS: [], stop: () => stopAll(started, log) };
 
-    const services = new Informer<Service>(deps.client.resource('services'), { onError: onError('services informer') });
-    const endpoints = new Informer<Endpoints>(deps.client.resource('endpoints'), { onError: onError('endpoints informer') });
+    const services = new Informer<Service>(deps.client.resource('services'), { onError: onError('services informer'), transform: stripManagedFields });
+    const endpoints = new Informer<Endpoints>(deps.client.resource('endpoints'), { onError: onError('endpoints informer'), transform: stripManagedFields });
     services.start();
     endpoints.start();
     started.push(async () => {
