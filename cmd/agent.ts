@@ -6,10 +6,11 @@ import { defaultDataDir } from '../pkg/server/datadir.js';
 import { FlagError, parseNodeLabel, parseNodeTaint } from '../pkg/server/flags.js';
 import { isDNS1123Subdomain } from '../pkg/api/validation/names.js';
 import type { AgentOptions, StartKubelet } from '../pkg/agent/agent.js';
-import { NETWORK_FLAG_HELP, nodeNetworkFromFlags } from '../pkg/agent/network-config.js';
+import { NETWORK_FLAG_HELP, nodeNetworkFromFlags, type NetworkFlags } from '../pkg/agent/network-config.js';
 import type { ContainerRuntime } from '../pkg/kubelet/runtime/types.js';
 
-export interface AgentFlags {
+/** The flags of `orch agent` (the networking ones shared with the server's embedded agent). */
+export interface AgentFlags extends NetworkFlags {
   server?: string;
   token?: string;
   nodeName?: string;
@@ -18,13 +19,6 @@ export interface AgentFlags {
   nodeTaint: string[];
   dataDir?: string;
   containerRuntimeEndpoint?: string;
-  flannelBackend?: string;
-  clusterCidr?: string;
-  disableKubeProxy?: boolean;
-  clusterDns?: string;
-  clusterDomain?: string;
-  disableClusterDns?: boolean;
-  resolvConf?: string;
 }
 
 /** The default node name: this host's name, lowercased (node names are DNS subdomains). */

@@ -7,6 +7,7 @@
  * agent dies its pods are replaced on the server's node.
  */
 import t from 'tap';
+import { poll } from '../helpers/wait.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,17 +41,6 @@ async function pods(s: ServerProcess): Promise<PodView[]> {
       terminating: p.metadata.deletionTimestamp !== undefined,
     };
   });
-}
-
-async function poll<T>(what: string, ms: number, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await get();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await get();
-  }
-  return last;
 }
 
 async function nodeReady(s: ServerProcess, node: string): Promise<string> {

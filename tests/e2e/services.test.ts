@@ -8,25 +8,15 @@
  * service ranges while the test runs, so nothing leaves the machine.
  */
 import t from 'tap';
+import { poll } from '../helpers/wait.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { ORCH_BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { SEGMENT_ROOT_IP, hostLeftovers, run, segmentLeftovers, startTestHost, withBlackholeRoutes } from '../helpers/test-host.js';
+import { SEGMENT_ROOT_IP, destroyHosts, run, startTestHost, withBlackholeRoutes } from '../helpers/test-host.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
-
-async function poll<T>(what: string, ms: number, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await get();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await get();
-  }
-  return last;
-}
 
 /** A stub upstream resolver: outside.example A → 192.0.2.10, other names NXDOMAIN. */
 async function startStubResolver(address: string): Promise<{ queries: string[]; close(): Promise<void> }> {
@@ -308,14 +298,6 @@ t.test('Services, cluster DNS and the pod network across two hosts', async (t) =
 
   t.test('tear-down leaves no namespace, daemon, route or rule behind', async (t) => {
     await s.kubectl(['delete', 'pod', 'client', 'solo', '--wait=false']);
-    await hostA.destroy();
-    await hostB.destroy();
-    t.same(await hostLeftovers(hostA), []);
-    t.same(await hostLeftovers(hostB), []);
-    t.same(await segmentLeftovers(), []);
-    const tables = (await run('nft', ['list', 'tables'])).stdout;
-    t.notMatch(tables, /orch-proxy/, 'no proxy table in the root namespace');
-    const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
-    t.notMatch(links, /orch-dns/, 'no DNS interface in the root namespace');
+    t.same(await destroyHosts([hostA, hostB]), [], 'nothing of the hosts, the segment or node networking left (no proxy table or DNS link in the root namespace either)');
   });
 });

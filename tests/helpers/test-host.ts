@@ -723,3 +723,21 @@ export async function withBlackholeRoutes(t?: TeardownHost): Promise<() => Promi
   t?.teardown(release);
   return release;
 }
+
+/** What node networking left in the root namespace: the proxy table, the DNS link, the pod network's chains. */
+export async function rootNetworkingLeftovers(): Promise<string[]> {
+  const out: string[] = [];
+  if ((await run('nft', ['list', 'tables'], { allowFail: true })).stdout.includes('orch-proxy')) out.push('nftables table ip orch-proxy');
+  if ((await run('ip', ['link', 'show', 'orch-dns'], { allowFail: true })).code === 0) out.push('link orch-dns');
+  for (const l of (await run('iptables-save', [], { allowFail: true })).stdout.split('\n')) if (/ORCH-POSTROUTING|ORCH-FORWARD/.test(l)) out.push(`rule ${l}`);
+  return out;
+}
+
+/** Destroys the hosts, then lists whatever is left of them, of the segment and of node networking in the root namespace (want: []). */
+export async function destroyHosts(hosts: TestHost[]): Promise<string[]> {
+  for (const h of hosts) await h.destroy();
+  const left: string[] = [];
+  for (const h of hosts) left.push(...(await hostLeftovers(h)));
+  left.push(...(await segmentLeftovers()), ...(await rootNetworkingLeftovers()));
+  return left;
+}
