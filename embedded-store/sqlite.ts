@@ -22,7 +22,7 @@ import type { Backend, KeyValue, ListOptions, ListResult, WatchEvent, WatchOptio
 import { WatchHub, type ListenerErrorHandler } from './watch-hub.js';
 
 export interface SqliteOptions {
-  /** Automatic compaction keeps at least this many recent revisions (default 1000). */
+  /** Automatic compaction keeps at least this many recent revisions (default 10,000: at a busy 3,000 writes/s, a few seconds in which a cut watch can resume instead of re-listing). */
   retainRevisions?: number;
   /** Run maintenance (compact, vacuum, checkpoint) after this many writes (default 1000; 0: never). */
   compactEveryWrites?: number;
@@ -146,7 +146,7 @@ export class SqliteBackend implements Backend {
     options: SqliteOptions,
   ) {
     this.hub = new WatchHub(options.onWatchCallbackError);
-    this.retainRevisions = options.retainRevisions ?? 1000;
+    this.retainRevisions = options.retainRevisions ?? 10_000;
     this.rowQueries = new StatementCache(db);
     this.countQueries = new StatementCache(db);
     this.compactEveryWrites = options.compactEveryWrites ?? 1000;

@@ -23,7 +23,7 @@ import { parseFieldValidation } from './rest/prepare.js';
 import { parseDeleteOptions } from './rest/delete-plan.js';
 import { patchTypeOf } from './rest/patch.js';
 import { bindPod, evictPod, finalizeNamespace, patchScale, toScale, updateScale } from './rest/subresources.js';
-import { decodeBody, decodeObjectBody, isBlankBody, mediaType, PROTOBUF_MEDIA_TYPE, readBody, readBodyBytes } from './body.js';
+import { decodeBody, decodeObjectBody, isBlankBody, mediaType, PROTOBUF_MEDIA_TYPE, requestBody, requestBodyBytes } from './body.js';
 import { asList, asPartial, asPartialList, asTable, negotiate, parseIncludeObject, type Negotiated } from './output.js';
 import { openWatch } from './watch.js';
 import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
@@ -245,7 +245,7 @@ async function objectBody(c: Context): Promise<KubeObject> {
   if (media !== '' && media !== 'application/json' && media !== 'application/yaml' && media !== '*/*' && media !== PROTOBUF_MEDIA_TYPE) {
     throw errors.unsupportedMediaType(media);
   }
-  const parsed = await decodeObjectBody(await readBodyBytes(c.req.raw), media);
+  const parsed = await decodeObjectBody(await requestBodyBytes(c), media);
   const obj = asKubeObject(parsed);
   if (!obj) throw errors.badRequest('the body of the request must be a JSON object with an object "metadata"');
   return obj;
@@ -331,7 +331,7 @@ async function resourceRequest(c: Context, t: ResourceTarget, d: Deps): Promise<
     }
     if (method === 'PATCH') {
       const type = patchTypeOf(mediaType(c.req.header('content-type')));
-      const body = await decodeBody(await readBody(c.req.raw), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
+      const body = await decodeBody(await requestBody(c), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
       const res = await rest.patch(r, ns, name, type, body, writeOptions(c), subresource);
       return writeResponse(res, neg, r, now());
     }
@@ -348,7 +348,7 @@ async function resourceRequest(c: Context, t: ResourceTarget, d: Deps): Promise<
 }
 
 async function optionalBody(c: Context): Promise<unknown> {
-  const bytes = await readBodyBytes(c.req.raw);
+  const bytes = await requestBodyBytes(c);
   if (isBlankBody(bytes)) return undefined;
   return decodeObjectBody(bytes, mediaType(c.req.header('content-type')) || 'application/json');
 }
@@ -361,7 +361,7 @@ async function subresourceRequest(c: Context, r: ResourceType, ns: string | unde
     if (method === 'PUT') return json(await updateScale(rest, r, ns, name, await objectBody(c), writeOptions(c)));
     if (method === 'PATCH') {
       const type = patchTypeOf(mediaType(c.req.header('content-type')));
-      const body = await decodeBody(await readBody(c.req.raw), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
+      const body = await decodeBody(await requestBody(c), type === 'apply' ? 'application/apply-patch+yaml' : 'application/json');
       return json(await patchScale(rest, r, ns, name, type, body, writeOptions(c)));
     }
   }

@@ -3,7 +3,10 @@
  * and decoding of JSON, YAML or Kubernetes protobuf into plain data with
  * Kubernetes' messages.
  */
+import { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
 import { errors } from './errors.js';
+import { inProcessBody } from '../util/in-process-request.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from './protobuf/decode.js';
 
 export { PROTOBUF_MEDIA_TYPE } from './protobuf/decode.js';
@@ -18,6 +21,12 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
 
 /** Reads the body as bytes, refusing more than `limit` bytes without buffering them all. */
 export async function readBodyBytes(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const inProcess = inProcessBody(req);
+  if (inProcess !== undefined) {
+    const bytes = Buffer.from(inProcess, 'utf8');
+    if (bytes.byteLength > limit) throw errors.tooLarge(limit);
+    return bytes;
+  }
   const declared = Number(req.headers.get('content-length') ?? '');
   if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
@@ -35,6 +44,47 @@ export async function readBodyBytes(req: Request, limit = MAX_BODY_BYTES): Promi
     chunks.push(value);
   }
   return Buffer.concat(chunks);
+}
+
+/** The Node request behind a hono context served by @hono/node-server (c.env.incoming), if any. */
+function incomingOf(c: Context): IncomingMessage | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  return env.incoming instanceof IncomingMessage ? env.incoming : undefined;
+}
+
+/** Reads a Node request's body, refusing more than `limit` bytes without buffering them all. */
+async function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = Number(incoming.headers['content-length'] ?? '');
+  if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of incoming) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    total += buf.byteLength;
+    if (total > limit) {
+      // Stop reading; the response ends the exchange.
+      incoming.pause();
+      throw errors.tooLarge(limit);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The request body of a handler's context. Over HTTPS it is read from the
+ * Node request itself: going through c.req.raw makes @hono/node-server build
+ * a whole web Request (AbortController, web stream) just to hand the bytes on.
+ */
+export async function requestBodyBytes(c: Context, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const incoming = incomingOf(c);
+  return incoming ? readIncoming(incoming, limit) : readBodyBytes(c.req.raw, limit);
+}
+
+/** requestBodyBytes as UTF-8 text. */
+export async function requestBody(c: Context, limit = MAX_BODY_BYTES): Promise<string> {
+  return Buffer.from(await requestBodyBytes(c, limit)).toString('utf8');
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */

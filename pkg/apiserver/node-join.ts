@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { errors } from './errors.js';
-import { readBody } from './body.js';
+import { requestBody } from './body.js';
 
 export const NODE_CREDENTIAL_PATH = '/v1-orch/node-credential';
 
@@ -33,7 +33,7 @@ export function registerNodeJoin(app: Hono, svc: NodeJoinService): void {
     if (!svc.checkJoinSecret(c.req.header('authorization'))) throw errors.unauthorized();
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(c.req.raw));
+      body = JSON.parse(await requestBody(c));
     } catch {
       throw errors.badRequest('body must be JSON: {"nodeName": "...", "nodePassword": "..."}');
     }

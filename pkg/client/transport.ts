@@ -4,6 +4,7 @@
  * undici pool that trusts the cluster CA. undici types stay in this file.
  */
 import { Pool } from 'undici';
+import { inProcessRequest } from '../util/in-process-request.js';
 
 export interface TransportRequestOptions {
   body?: string;
@@ -97,7 +98,8 @@ async function* webChunks(body: ReadableStream<Uint8Array>, signal: AbortSignal 
  * discarded or its stream ends (a stream's bookkeeping), `signal` ends lines().
  */
 function webResponse(res: Response, signal?: AbortSignal, finish: () => void = () => {}): TransportResponse {
-  const body = res.body;
+  // Read res.body only when it is streamed: a light Response (@hono/node-server's, in-process)
+  // would otherwise build its real Response and stream just to answer text().
   let done = false;
   const end = (): void => {
     done = true;
@@ -118,6 +120,7 @@ function webResponse(res: Response, signal?: AbortSignal, finish: () => void = (
       return parseJsonText(await text());
     },
     async *lines() {
+      const body = res.body;
       if (!body) return end();
       try {
         for await (const line of splitLines(webChunks(body, signal))) yield line;
@@ -126,7 +129,7 @@ function webResponse(res: Response, signal?: AbortSignal, finish: () => void = (
       }
     },
     async discard() {
-      if (!done) await body?.cancel().catch(() => undefined);
+      if (!done) await res.body?.cancel().catch(() => undefined);
       end();
     },
   };
@@ -151,7 +154,9 @@ export function inProcessTransport(
         // An ordinary answer is complete when fetch returns: nothing to release
         // later, so no controller of our own (an AbortSignal is costly to make,
         // and this is every controller's and the scheduler's write path).
-        return webResponse(await fetch(new Request(url, { method, headers, body: ro.body, signal: ro.signal })));
+        // A caller's signal needs a real Request (the handler may watch it); otherwise the light one.
+        const req = ro.signal ? new Request(url, { method, headers, body: ro.body, signal: ro.signal }) : inProcessRequest(url, method, headers, ro.body);
+        return webResponse(await fetch(req));
       }
       // One controller per stream so close() can end the ones the caller forgot.
       const ac = new AbortController();

@@ -8,6 +8,7 @@
  * container ever runs. All requests go through one bounded queue, so 1,000
  * nodes and 15,000 pods never open more than `concurrency` requests.
  */
+import { writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
@@ -175,6 +176,8 @@ export interface HollowStats {
   podsDeleted: number;
   errors: number;
   queued: number;
+  /** The pod informer's lists (a re-list after a cut watch counts), watches and 410s. */
+  podInformer?: { lists: number; watches: number; expired: number };
 }
 
 export interface RunningHollowNodes {
@@ -365,7 +368,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<RunningHo
 
   return {
     names: [...states.keys()],
-    stats: () => ({ ...stats, queued: queue.size + heartbeatQueue.size }),
+    stats: () => ({ ...stats, queued: queue.size + heartbeatQueue.size, podInformer: { ...pods.stats } }),
     async stop() {
       clearInterval(timer);
       await factory.stop();
@@ -445,7 +448,10 @@ export async function spawnHollowNodes(o: SpawnHollowOptions): Promise<SpawnedHo
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      // Its log (with the final stats line), as ORCH_BENCH_SERVER_LOG keeps the server's.
+      if (process.env.ORCH_BENCH_HOLLOW_LOG) writeFileSync(process.env.ORCH_BENCH_HOLLOW_LOG, out);
+      return code;
     },
   };
 }
