@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
- * The `orch` entry: wiring only. Each subcommand lives in its own file; the
+ * The `orch` entry: wiring only. The node flags on the first line are
+ * NODE_FLAGS (pkg/util/heap.ts), also in `npm start`: keep them equal. Each subcommand lives in its own file; the
  * heavy parts (and yargs itself) load only when a command needs them.
  */
 const argv = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupNode } from './docker.js';
+import { NODE_FLAGS } from '../../pkg/util/heap.js';
 
 export const ORCH_BIN = resolve(import.meta.dirname, '../../dist/cmd/orch.js');
 
@@ -73,7 +74,7 @@ export async function startServerProcess(extraArgs: string[] = [], dataDir?: str
   const agentArgs = nodeName === undefined ? ['--disable-agent'] : ['--node-name', nodeName, ...(opts.nodeNetworking ? [] : NO_NODE_NETWORKING)];
   const child = spawn(
     process.execPath,
-    [ORCH_BIN, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', opts.bindAddress ?? '127.0.0.1', ...agentArgs, '--write-kubeconfig', kubeconfig, ...extraArgs],
+    [...NODE_FLAGS, ORCH_BIN, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', opts.bindAddress ?? '127.0.0.1', ...agentArgs, '--write-kubeconfig', kubeconfig, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) } },
   );
   let out = '';

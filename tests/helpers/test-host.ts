@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ensureTestImage, testDocker, TEST_IMAGE } from './docker.js';
 import { ORCH_BIN } from './server-process.js';
+import { NODE_FLAGS } from '../../pkg/util/heap.js';
 
 const RUN_DIR = '/run/orch-test';
 const LIB_DIR = '/var/lib/orch-test';
@@ -564,7 +565,7 @@ export async function startTestHost(name: string, opts: TestHostOptions = {}): P
     const child = spawn(
       'nsenter',
       nsArgs(netns, [
-        process.execPath, ORCH_BIN, 'agent',
+        process.execPath, ...NODE_FLAGS, ORCH_BIN, 'agent',
         '--server', serverUrl,
         '--token', token,
         '--node-name', nodeName,

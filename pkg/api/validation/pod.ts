@@ -178,6 +178,8 @@ const POD_UPDATE_FORBIDDEN =
  * lowered), tolerations (additions) and terminationGracePeriodSeconds may change.
  */
 export function validatePodSpecUpdate(newSpecValue: unknown, oldSpecValue: unknown): FieldCause[] {
+  // Status writes and most updates leave the spec alone: nothing to check, nothing to copy.
+  if (jsonEqual(newSpecValue, oldSpecValue)) return [];
   const path = FieldPath.root('spec');
   const newSpec: Obj = asObj(newSpecValue) ?? {};
   const oldSpec: Obj = asObj(oldSpecValue) ?? {};

@@ -104,7 +104,9 @@ export function prepareForUpdate(r: ResourceType, next: KubeObject, old: KubeObj
     // A status write changes status only (ResetObjectMetaForStatus).
     const status = next.status;
     for (const k of Object.keys(next)) delete next[k];
-    Object.assign(next, cloneJson(old));
+    // Everything but status comes from the old object. The spec is shared, not copied: `old` is this
+    // request's own decoded copy and nothing mutates a status write's spec (the pod's is the bulk of it).
+    for (const [k, v] of Object.entries(old)) if (k !== 'status') next[k] = k === 'spec' ? v : cloneJson(v);
     next.status = status;
     return;
   }

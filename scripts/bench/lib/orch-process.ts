@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { NODE_FLAGS } from '../../../pkg/util/heap.js';
 
 // One definition of where the built CLI is and how to pick a port, shared with the tests.
 import { ORCH_BIN, freePort } from '../../../tests/helpers/server-process.js';
@@ -39,9 +40,10 @@ export interface Spawned extends SpawnedProcess {
   dataDir: string;
 }
 
-/** Spawns `node [nodeArgs] dist/cmd/orch.js [args]` with its output collected, without waiting for it. */
+/** Spawns `node NODE_FLAGS [nodeArgs] dist/cmd/orch.js [args]` with its output collected, without waiting for it. */
 export function spawnOrch(args: string[], nodeArgs: string[] = []): SpawnedProcess {
-  const child = spawn(process.execPath, [...nodeArgs, ORCH_BIN, ...args], {
+  // As the bin and `npm start` run it (NODE_FLAGS), then the benchmark's own.
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, ORCH_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // NODE_OPTIONS from the bench's own `--import=tsx` must not leak into the child.
     env: { ...process.env, NODE_OPTIONS: '' },
