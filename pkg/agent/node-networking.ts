@@ -75,9 +75,9 @@ export async function startNodeNetworking(deps: KubeletDeps, cfg: NodeNetworkCon
       // Pods reach the server on the cluster DNS address itself, held by a local interface: no DNAT, no proxy needed.
       await ensureDnsAddress(address);
       const upstreams = await upstreamsFromResolvConf(cfg.resolvConf, [{ address, port: 53 }]);
-      const dns: DnsServer = await startDnsServer({ listen: [{ address, port: 53 }], services, endpoints, clusterDomain: domain, upstreams, log: (m) => log(`dns: ${m}`) });
+      // The server logs what it serves and where it forwards, prefixed "dns: ".
+      const dns: DnsServer = await startDnsServer({ listen: [{ address, port: 53 }], services, endpoints, clusterDomain: domain, upstreams, log });
       started.push(() => dns.stop());
-      log(`dns: serving ${domain} on ${address}:53, forwarding other names to ${upstreams.map((u) => u.address).join(', ') || 'nobody'} (${cfg.resolvConf})`);
       clusterDNS = [address];
     }
     return { podNetwork, clusterDNS, stop: () => stopAll(started, log) };
