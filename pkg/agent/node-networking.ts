@@ -12,8 +12,8 @@ import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ensureDnsAddress, removeDnsAddress } from '../dns/iface.js';
 import { upstreamsFromResolvConf } from '../dns/resolv.js';
 import { dockerNetworkApi, listPodNetworks } from '../network/docker-network.js';
-import { execRun, listRoutes, removeRoute, removeRules } from '../network/kernel.js';
-import { startPodNetwork, type PodNetwork } from '../network/network.js';
+import { execRun } from '../network/kernel.js';
+import { removePodNetwork, startPodNetwork, type PodNetwork } from '../network/network.js';
 import { cleanupProxyRules, startProxy, type Proxy } from '../proxy/proxy.js';
 import type { KubeletDeps } from './agent.js';
 import type { NodeNetworkConfig } from './network-config.js';
@@ -104,16 +104,9 @@ export async function cleanupNodeNetworking(o: CleanupOptions = {}): Promise<voi
   const log = o.log ?? (() => {});
   await cleanupProxyRules();
   log('removed the Service proxy table (nftables ip orch-proxy)');
-  for (const r of await listRoutes(execRun)) await removeRoute(execRun, r);
-  await removeRules(execRun);
-  log('removed the pod network routes and iptables chains');
-  const docker = dockerNetworkApi(o.runtimeEndpoint);
-  for (const name of await listPodNetworks(o.runtimeEndpoint)) {
-    const have = await docker.inspect(name);
-    for (const id of have?.containers ?? []) await docker.disconnect(name, id);
-    await docker.remove(name);
-    log(`removed Docker network ${name}`);
-  }
+  const networks = await listPodNetworks(o.runtimeEndpoint);
+  await removePodNetwork(execRun, dockerNetworkApi(o.runtimeEndpoint), networks);
+  log(`removed the pod network routes, iptables chains and Docker networks${networks.length > 0 ? ` ${networks.join(', ')}` : ''}`);
   if (o.clusterDns) {
     await removeDnsAddress(o.clusterDns);
     log(`removed the cluster DNS address ${o.clusterDns}`);

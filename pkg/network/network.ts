@@ -118,6 +118,22 @@ async function ensureNetwork(docker: NetworkApi, spec: NetworkSpec, nodeName: st
   log(`pod network: created Docker network ${spec.name} (${spec.subnet}, bridge ${spec.options['com.docker.network.bridge.name'] ?? ''})`);
 }
 
+/**
+ * Removes what a pod network put in the kernel and in Docker: our routes and
+ * chains, and those of `networks` that carry our label (their containers
+ * disconnected first). Idempotent; PodNetwork.cleanup() and `orch cleanup`.
+ */
+export async function removePodNetwork(run: Run, docker: NetworkApi, networks: string[]): Promise<void> {
+  for (const r of await listRoutes(run)) await removeRoute(run, r);
+  await removeRules(run);
+  for (const name of networks) {
+    const have = await docker.inspect(name);
+    if (!have || have.labels[NETWORK_LABEL] === undefined) continue;
+    for (const id of have.containers) await docker.disconnect(name, id);
+    await docker.remove(name);
+  }
+}
+
 /** Starts the node's pod network: waits for its podCIDR, sets up the bridge network, rules and routes, and follows node changes. */
 export async function startPodNetwork(opts: PodNetworkOptions): Promise<PodNetwork> {
   const log = opts.log ?? (() => {});
@@ -266,13 +282,7 @@ export async function startPodNetwork(opts: PodNetworkOptions): Promise<PodNetwo
     stop,
     async cleanup() {
       await stop();
-      for (const r of await listRoutes(run)) await removeRoute(run, r);
-      await removeRules(run);
-      const have = await docker.inspect(spec.name);
-      if (have && have.labels[NETWORK_LABEL] !== undefined) {
-        for (const id of have.containers) await docker.disconnect(spec.name, id);
-        await docker.remove(spec.name);
-      }
+      await removePodNetwork(run, docker, [spec.name]);
       log(`pod network: removed routes, rules and Docker network ${spec.name}`);
     },
   };
