@@ -27,23 +27,23 @@ export async function readBodyBytes(req: Request, limit = MAX_BODY_BYTES): Promi
     if (bytes.byteLength > limit) throw errors.tooLarge(limit);
     return bytes;
   }
-  const declared = Number(req.headers.get('content-length') ?? '');
+  // Leaving the loop early cancels the stream.
+  return collectLimited(req.headers.get('content-length'), req.body ?? [], limit);
+}
+
+/** Gathers the chunks of a body, refusing more than `limit` bytes (declared, or counted while reading) without buffering them all. */
+async function collectLimited(contentLength: string | null | undefined, chunks: AsyncIterable<unknown> | Iterable<unknown>, limit: number): Promise<Uint8Array> {
+  const declared = Number(contentLength ?? '');
   if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const out: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw errors.tooLarge(limit);
-    }
-    chunks.push(value);
+  for await (const chunk of chunks) {
+    const bytes = chunk instanceof Uint8Array ? chunk : Buffer.from(String(chunk));
+    total += bytes.byteLength;
+    if (total > limit) throw errors.tooLarge(limit);
+    out.push(bytes);
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(out);
 }
 
 /** The Node request behind a hono context served by @hono/node-server (c.env.incoming), if any. */
@@ -53,25 +53,6 @@ function incomingOf(c: Context): IncomingMessage | undefined {
   return env.incoming instanceof IncomingMessage ? env.incoming : undefined;
 }
 
-/** Reads a Node request's body, refusing more than `limit` bytes without buffering them all. */
-async function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(incoming.headers['content-length'] ?? '');
-  if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of incoming) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    total += buf.byteLength;
-    if (total > limit) {
-      // Stop reading; the response ends the exchange.
-      incoming.pause();
-      throw errors.tooLarge(limit);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
-
 /**
  * The request body of a handler's context. Over HTTPS it is read from the
  * Node request itself: going through c.req.raw makes @hono/node-server build
@@ -79,7 +60,8 @@ async function readIncoming(incoming: IncomingMessage, limit: number): Promise<U
  */
 export async function requestBodyBytes(c: Context, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
   const incoming = incomingOf(c);
-  return incoming ? readIncoming(incoming, limit) : readBodyBytes(c.req.raw, limit);
+  // destroyOnReturn false: refusing a body must not destroy the socket the 413 goes out on (Node drains the rest).
+  return incoming ? collectLimited(incoming.headers['content-length'], incoming.iterator({ destroyOnReturn: false }), limit) : readBodyBytes(c.req.raw, limit);
 }
 
 /** requestBodyBytes as UTF-8 text. */
