@@ -6,7 +6,15 @@ import { defaultDataDir } from '../pkg/server/datadir.js';
 import { FlagError, parseNodeLabel, parseNodeTaint } from '../pkg/server/flags.js';
 import { isDNS1123Subdomain } from '../pkg/api/validation/names.js';
 import type { AgentOptions, StartKubelet } from '../pkg/agent/agent.js';
-import { NETWORK_FLAG_HELP, nodeNetworkFromFlags, type NetworkFlags } from '../pkg/agent/network-config.js';
+import {
+  DEFAULT_CLUSTER_DNS,
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_POD_NETWORK,
+  DEFAULT_RESOLV_CONF,
+  NETWORK_FLAG_HELP,
+  nodeNetworkFromFlags,
+  type NetworkFlags,
+} from '../pkg/agent/network-config.js';
 import type { ContainerRuntime } from '../pkg/kubelet/runtime/types.js';
 
 /** The flags of `orch agent` (the networking ones shared with the server's embedded agent). */
@@ -105,13 +113,13 @@ const AGENT_OPTIONS = {
   'node-taint': { type: 'string', array: true, default: [], describe: 'Taint for this node, key[=value]:Effect (repeatable)' },
   'data-dir': { alias: 'd', type: 'string', describe: 'Folder for state (default /var/lib/orch as root, ~/.orch otherwise)' },
   'container-runtime-endpoint': { type: 'string', describe: 'Docker daemon address (default DOCKER_HOST or unix:///var/run/docker.sock)' },
-  'flannel-backend': { type: 'string', describe: `${NETWORK_FLAG_HELP['flannel-backend']} (default host-gw)` },
+  'flannel-backend': { type: 'string', describe: `${NETWORK_FLAG_HELP['flannel-backend']} (default ${DEFAULT_POD_NETWORK})` },
   'cluster-cidr': { type: 'string', describe: "The server's --cluster-cidr (default 10.42.0.0/16)" },
   'disable-kube-proxy': { type: 'boolean', describe: NETWORK_FLAG_HELP['disable-kube-proxy'] },
-  'cluster-dns': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-dns']} (default 10.43.0.10)` },
-  'cluster-domain': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-domain']} (default cluster.local)` },
+  'cluster-dns': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-dns']} (default ${DEFAULT_CLUSTER_DNS})` },
+  'cluster-domain': { type: 'string', describe: `${NETWORK_FLAG_HELP['cluster-domain']} (default ${DEFAULT_CLUSTER_DOMAIN})` },
   'disable-cluster-dns': { type: 'boolean', describe: NETWORK_FLAG_HELP['disable-cluster-dns'] },
-  'resolv-conf': { type: 'string', describe: `${NETWORK_FLAG_HELP['resolv-conf']} (default /etc/resolv.conf)` },
+  'resolv-conf': { type: 'string', describe: `${NETWORK_FLAG_HELP['resolv-conf']} (default ${DEFAULT_RESOLV_CONF})` },
 } as const;
 
 function withOptions(y: Argv): Argv<AgentFlags> {

@@ -35,6 +35,7 @@ export interface NetworkFlags {
   resolvConf?: string;
 }
 
+export const DEFAULT_POD_NETWORK: PodNetworkMode = 'host-gw';
 export const DEFAULT_CLUSTER_DNS = '10.43.0.10';
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
@@ -53,7 +54,7 @@ const DOMAIN = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 
 /** Checks the networking flags; throws FlagError naming the flag. */
 export function nodeNetworkFromFlags(f: NetworkFlags): NodeNetworkConfig {
-  const backend = f.flannelBackend ?? 'host-gw';
+  const backend = f.flannelBackend ?? DEFAULT_POD_NETWORK;
   if (backend !== 'host-gw' && backend !== 'none') {
     throw new FlagError(`--flannel-backend: ${JSON.stringify(backend)} is not supported: want host-gw (nodes on one L2 segment) or none`);
   }

@@ -8,7 +8,14 @@ import { parseCidr, parsePortRange } from '../apiserver/allocators.js';
 import { parseFileMode } from './kubeconfig.js';
 import type { ServerConfig } from './server.js';
 import { FlagError } from './flag-error.js';
-import { nodeNetworkFromFlags, type NodeNetworkConfig } from '../agent/network-config.js';
+import {
+  DEFAULT_CLUSTER_DNS,
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_POD_NETWORK,
+  DEFAULT_RESOLV_CONF,
+  nodeNetworkFromFlags,
+  type NodeNetworkConfig,
+} from '../agent/network-config.js';
 import { ipInCidr as addressInCidr } from '../network/plan.js';
 
 export interface ServerFlags {
@@ -79,12 +86,12 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'default-not-ready-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/not-ready:NoExecute' },
   { name: 'default-unreachable-toleration-seconds', type: 'number', default: 300, describe: 'Toleration added to pods for node.kubernetes.io/unreachable:NoExecute' },
   { name: 'terminated-pod-gc-threshold', type: 'number', default: 12500, describe: 'Finished pods kept before the oldest are deleted (0: no limit)' },
-  { name: 'flannel-backend', type: 'string', default: 'host-gw', describe: "Pod network of the embedded agent: host-gw (nodes on one L2 segment) or none (Docker's default bridge)" },
+  { name: 'flannel-backend', type: 'string', default: DEFAULT_POD_NETWORK, describe: "Pod network of the embedded agent: host-gw (nodes on one L2 segment) or none (Docker's default bridge)" },
   { name: 'disable-kube-proxy', type: 'boolean', default: false, describe: 'Do not run the Service proxy on the embedded agent' },
-  { name: 'cluster-dns', type: 'string', default: '10.43.0.10', describe: 'Address of the cluster DNS server: the kube-dns Service, answered on every node' },
-  { name: 'cluster-domain', type: 'string', default: 'cluster.local', describe: 'Cluster domain' },
+  { name: 'cluster-dns', type: 'string', default: DEFAULT_CLUSTER_DNS, describe: 'Address of the cluster DNS server: the kube-dns Service, answered on every node' },
+  { name: 'cluster-domain', type: 'string', default: DEFAULT_CLUSTER_DOMAIN, describe: 'Cluster domain' },
   { name: 'disable-cluster-dns', type: 'boolean', default: false, describe: 'No kube-dns Service and no DNS server on the embedded agent' },
-  { name: 'resolv-conf', type: 'string', default: '/etc/resolv.conf', describe: 'Resolvers of the embedded agent: its DNS server forwards other names to them' },
+  { name: 'resolv-conf', type: 'string', default: DEFAULT_RESOLV_CONF, describe: 'Resolvers of the embedded agent: its DNS server forwards other names to them' },
 ];
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -164,12 +171,12 @@ export function parseServerArgv(argv: string[], env: NodeJS.ProcessEnv): ServerF
     defaultNotReadyTolerationSeconds: num('default-not-ready-toleration-seconds', 300),
     defaultUnreachableTolerationSeconds: num('default-unreachable-toleration-seconds', 300),
     terminatedPodGcThreshold: num('terminated-pod-gc-threshold', 12500),
-    flannelBackend: str('flannel-backend') ?? 'host-gw',
+    flannelBackend: str('flannel-backend') ?? DEFAULT_POD_NETWORK,
     disableKubeProxy: bool('disable-kube-proxy'),
-    clusterDns: str('cluster-dns') ?? '10.43.0.10',
-    clusterDomain: str('cluster-domain') ?? 'cluster.local',
+    clusterDns: str('cluster-dns') ?? DEFAULT_CLUSTER_DNS,
+    clusterDomain: str('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN,
     disableClusterDns: bool('disable-cluster-dns'),
-    resolvConf: str('resolv-conf') ?? '/etc/resolv.conf',
+    resolvConf: str('resolv-conf') ?? DEFAULT_RESOLV_CONF,
   };
 }
 
