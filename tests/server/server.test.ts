@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { startServer, type RunningServer } from '../../pkg/server/server.js';
+import { startServer, type RunningServer, type ServerConfig } from '../../pkg/server/server.js';
 import { Client } from '../../pkg/client/client.js';
 import { inProcessTransport } from '../../pkg/client/transport.js';
 import { isNotFound } from '../../pkg/client/errors.js';
 
-function start(dir: string, disableScheduler: boolean): Promise<RunningServer> {
+function start(dir: string, disableScheduler: boolean, extra: Partial<ServerConfig> = {}): Promise<RunningServer> {
   return startServer({
     dataDir: dir,
     httpsListenPort: 0,
@@ -25,6 +25,7 @@ function start(dir: string, disableScheduler: boolean): Promise<RunningServer> {
     tlsSans: [],
     isRoot: false,
     disableScheduler,
+    ...extra,
   });
 }
 
@@ -104,8 +105,7 @@ t.test('with disableScheduler a pod stays unbound next to a Ready node until a s
 t.test('the kube-dns Service holds the cluster DNS address, without selector, kept off the proxy; not created when DNS is off', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-kubedns-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const base = { httpsListenPort: 0, bindAddress: '127.0.0.1', writeKubeconfig: join(dir, 'kubeconfig'), clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', serviceNodePortRange: '30000-32767', tlsSans: [], isRoot: false };
-  const withDns = await startServer({ ...base, dataDir: join(dir, 'a'), clusterDns: { address: '10.43.0.10', domain: 'cluster.local' } });
+  const withDns = await start(join(dir, 'a'), false, { clusterDns: { address: '10.43.0.10', domain: 'cluster.local' } });
   const client = new Client(inProcessTransport(withDns.api.app.fetch, withDns.adminToken));
   try {
     const svc = await client.resource('services').namespace('kube-system').get('kube-dns');
@@ -117,7 +117,7 @@ t.test('the kube-dns Service holds the cluster DNS address, without selector, ke
   } finally {
     await withDns.close();
   }
-  const without = await startServer({ ...base, dataDir: join(dir, 'b') });
+  const without = await start(join(dir, 'b'), false);
   const client2 = new Client(inProcessTransport(without.api.app.fetch, without.adminToken));
   try {
     const err = await client2.resource('services').namespace('kube-system').get('kube-dns').then(() => undefined, (e: unknown) => e);
