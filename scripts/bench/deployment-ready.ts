@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import { ProcessMeter, followWatch, machineLine, startBenchCluster, verdict } from './lib/bench-cluster.js';
+import { ProcessMeter, machineLine, startBenchCluster, verdict, watchPodMilestones } from './lib/bench-cluster.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,24 +53,7 @@ try {
   const rv = (await pods.list({ limit: 1 })).metadata.resourceVersion;
 
   // Pod milestones, from a watch that starts before the Deployment exists.
-  const podSeen = new Map<string, number>();
-  const podBound = new Map<string, number>();
-  const podRunning = new Map<string, number>();
-  const podWatching = followWatch(
-    pods,
-    rv,
-    (type, pod) => {
-      if (type === 'DELETED') return;
-      const name = pod.metadata?.name ?? '';
-      const now = performance.now();
-      if (!podSeen.has(name)) podSeen.set(name, now);
-      if (pod.spec?.nodeName && !podBound.has(name)) podBound.set(name, now);
-      if (pod.status?.phase === 'Running' && !podRunning.has(name)) podRunning.set(name, now);
-    },
-    abort.signal,
-  );
-  // A failed pod watch only costs the pod milestones; it must not crash the driver past its clean-up.
-  void podWatching.catch((e: unknown) => console.log(`pod watch failed: ${e instanceof Error ? e.message : String(e)}`));
+  const { seen: podSeen, bound: podBound, running: podRunning, done: podWatching } = watchPodMilestones(pods, rv, abort.signal);
 
   const depWatch = await deployments.watch({ resourceVersion: rv, fieldSelector: 'metadata.name=web', signal: abort.signal });
   const meter = new ProcessMeter(cluster.serverPid);

@@ -21,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { PAUSE_CMD, PAUSE_IMAGE } from '../../pkg/kubelet/runtime/pause-image.js';
 import { LABELS } from '../../pkg/kubelet/runtime/types.js';
-import { followWatch, machineLine, ProcessMeter } from './lib/bench-cluster.js';
+import { machineLine, ProcessMeter, watchPodMilestones } from './lib/bench-cluster.js';
 import { quantile } from './lib/orch-process.js';
 import {
   BENCH_IMAGE,
@@ -146,23 +146,7 @@ try {
   const rv = (await pods.list({ limit: 1 })).metadata.resourceVersion;
   const sent = new Map<string, number>();
   const created = new Map<string, number>();
-  const bound = new Map<string, number>();
-  const running = new Map<string, number>();
-  const watching = followWatch(
-    pods,
-    rv,
-    (type, pod) => {
-      if (type === 'DELETED') return;
-      const name = pod.metadata?.name ?? '';
-      const now = performance.now();
-      if (pod.spec?.nodeName && !bound.has(name)) bound.set(name, now);
-      if (pod.status?.phase === 'Running' && !running.has(name)) running.set(name, now);
-    },
-    abort.signal,
-  );
-  void watching.catch((e: unknown) => {
-    if (!abort.signal.aborted) console.log(`pod watch failed: ${e instanceof Error ? e.message : String(e)}`);
-  });
+  const { bound, running, done: watching } = watchPodMilestones(pods, rv, abort.signal);
 
   const meter = new ProcessMeter(s.pid);
   meter.mark();

@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Client, type ObjectLike, type ResourceClient } from '../../../pkg/client/client.js';
 import { ApiStatusError, isExpired } from '../../../pkg/client/errors.js';
 import { httpsTransport, type Transport } from '../../../pkg/client/transport.js';
@@ -271,4 +272,36 @@ export async function followWatch<T extends ObjectLike>(
     }
   }
   return out;
+}
+
+/** When each pod (by name) was first seen, first bound and first Running, as performance.now() ms. */
+export interface PodMilestones {
+  seen: Map<string, number>;
+  bound: Map<string, number>;
+  running: Map<string, number>;
+  /** The watch; it ends when `signal` aborts. */
+  done: ReturnType<typeof followWatch>;
+}
+
+/** Follows a pod watch from `resourceVersion`, noting each pod's milestones; a failed watch is reported, not thrown. */
+export function watchPodMilestones(pods: ResourceClient<Pod>, resourceVersion: string, signal: AbortSignal): PodMilestones {
+  const m = { seen: new Map<string, number>(), bound: new Map<string, number>(), running: new Map<string, number>() };
+  const done = followWatch(
+    pods,
+    resourceVersion,
+    (type, pod) => {
+      if (type === 'DELETED') return;
+      const name = pod.metadata?.name ?? '';
+      const now = performance.now();
+      if (!m.seen.has(name)) m.seen.set(name, now);
+      if (pod.spec?.nodeName && !m.bound.has(name)) m.bound.set(name, now);
+      if (pod.status?.phase === 'Running' && !m.running.has(name)) m.running.set(name, now);
+    },
+    signal,
+  );
+  // A failed pod watch only costs the milestones; it must not crash the driver past its clean-up.
+  void done.catch((e: unknown) => {
+    if (!signal.aborted) console.log(`pod watch failed: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  return { ...m, done };
 }
