@@ -36,7 +36,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 
 /** Stops what was started, newest first, reporting (not throwing) failures so every part gets its turn. */
 async function stopAll(parts: (() => Promise<void>)[], log: (m: string) => void): Promise<void> {
-  for (const stop of parts.reverse()) await stop().catch((e: unknown) => log(`node networking: stop: ${message(e)}`));
+  for (const stop of [...parts].reverse()) await stop().catch((e: unknown) => log(`node networking: stop: ${message(e)}`));
 }
 
 /** Starts the node's pod network, Service proxy and DNS server as `cfg` asks; on failure, stops what it started. */
