@@ -156,6 +156,8 @@ export class SpdyConnection extends EventEmitter {
   private dead = false;
   private readonly inbox: Frame[] = [];
   private processing = false;
+  /** The transport is paused because frames wait in the inbox behind a header block being inflated. */
+  private inboxWaiting = false;
   private readonly outQueue: (Buffer | Promise<Buffer>)[] = [];
   private pumping = false;
   private drainWaiters: ((err?: Error) => void)[] = [];
@@ -345,7 +347,7 @@ export class SpdyConnection extends EventEmitter {
   /** @internal The stream's reader wants more: acknowledge what it consumed and unpause the transport. */
   resumeStream(s: SpdyStream): void {
     this.ack(s);
-    if (this.blocked.delete(s) && this.blocked.size === 0 && !this.dead) this.transport.resume();
+    if (this.blocked.delete(s)) this.resumeTransport();
   }
 
   /** @internal A destroyed stream that was not finished both ways is abandoned: tell the peer. */
@@ -376,7 +378,7 @@ export class SpdyConnection extends EventEmitter {
   private forget(s: SpdyStream): void {
     if (this.streams.get(s.id) !== s) return;
     this.streams.delete(s.id);
-    if (this.blocked.delete(s) && this.blocked.size === 0 && !this.dead) this.transport.resume();
+    if (this.blocked.delete(s)) this.resumeTransport();
     this.maybeFinish();
   }
 
@@ -401,7 +403,19 @@ export class SpdyConnection extends EventEmitter {
     }
     if (frames.length === 0) return;
     this.inbox.push(...frames);
-    if (!this.processing) void this.processInbox();
+    if (!this.processing) {
+      void this.processInbox();
+    } else if (!this.inboxWaiting) {
+      // A header block is being inflated (the only await): stop reading until the frames behind it are handled,
+      // or a fast sender (spdystream ignores windows) fills the inbox before any stream can push back.
+      this.inboxWaiting = true;
+      this.transport.pause();
+    }
+  }
+
+  /** Reads the transport again unless a lagging stream or a waiting inbox still holds it. */
+  private resumeTransport(): void {
+    if (!this.dead && this.blocked.size === 0 && !this.inboxWaiting) this.transport.resume();
   }
 
   /** Handles frames one at a time, in order; only header blocks make it wait (their inflation is async). */
@@ -416,6 +430,10 @@ export class SpdyConnection extends EventEmitter {
       this.protocolError(e);
     } finally {
       this.processing = false;
+      if (this.inboxWaiting) {
+        this.inboxWaiting = false;
+        this.resumeTransport();
+      }
     }
   }
 
@@ -579,7 +597,7 @@ export class SpdyConnection extends EventEmitter {
     s.push(null);
     // An ended stream never calls _read again, so it would never unpause the
     // transport; nothing more can arrive for it, so it need not hold it paused.
-    if (this.blocked.delete(s) && this.blocked.size === 0 && !this.dead) this.transport.resume();
+    if (this.blocked.delete(s)) this.resumeTransport();
     this.maybeForget(s);
   }
 
